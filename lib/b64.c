@@ -1,0 +1,2 @@
+/* b64.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

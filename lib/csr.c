@@ -1,0 +1,2 @@
+/* csr.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

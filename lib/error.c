@@ -1,0 +1,2 @@
+/* error.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

@@ -1,0 +1,2 @@
+/* file.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

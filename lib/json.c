@@ -1,0 +1,2 @@
+/* json.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

@@ -1,0 +1,2 @@
+/* jwk.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

@@ -1,0 +1,2 @@
+/* jws.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

@@ -1,0 +1,2 @@
+/* key.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

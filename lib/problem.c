@@ -1,0 +1,2 @@
+/* problem.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

@@ -1,0 +1,2 @@
+/* tlsalpn.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

@@ -1,0 +1,2 @@
+/* util.c - placeholder until the module lands. */
+#include "anvil/anvil.h"

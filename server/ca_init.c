@@ -1,0 +1,2 @@
+/* ca_init.c - placeholder until the module lands. */
+#include "model.h"

@@ -1,0 +1,2 @@
+/* front.c - placeholder until the module lands. */
+#include "model.h"

@@ -1,0 +1,2 @@
+/* nonce.c - placeholder until the module lands. */
+#include "model.h"

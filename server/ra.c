@@ -1,0 +1,2 @@
+/* ra.c - placeholder until the module lands. */
+#include "model.h"

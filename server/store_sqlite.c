@@ -1,0 +1,2 @@
+/* store_sqlite.c - placeholder until the module lands. */
+#include "model.h"

@@ -1,0 +1,2 @@
+/* va.c - placeholder until the module lands. */
+#include "model.h"

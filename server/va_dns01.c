@@ -1,0 +1,2 @@
+/* va_dns01.c - placeholder until the module lands. */
+#include "model.h"
