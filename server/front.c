@@ -1,2 +1,722 @@
-/* front.c - placeholder until the module lands. */
-#include "model.h"
+/*
+ * front.c - the web front end: TLS, HTTP, body limits, request
+ * authentication (RFC 8555 §6.2-§6.5), routing, and the answers every
+ * response shares (Replay-Nonce, Link rel="index", problem documents).
+ *
+ * Request path: bytes -> TLS -> HTTP -> size limit -> JWS parse -> alg ->
+ * nonce redeemed -> key found (jwk or kid) -> signature verified -> url
+ * checked -> handler.  Any failure on the way is a problem document and
+ * leaves state as it was (a redeemed nonce is spent either way).
+ */
+#include <ctype.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "anvil/anvil.h"
+#include "nonce.h"
+#include "server.h"
+#include "signer.h"
+#include "store.h"
+
+/* evhttp's own limit sits above ours so that bodies between the two get a
+ * problem document; past it evhttp answers 413 itself. */
+#define EVHTTP_MAX_BODY	(1024 * 1024)
+#define MAX_HEADERS	(16 * 1024)
+#define MAX_HOST_LEN	255
+
+int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int
+id_new(char out[ID_LEN + 1])
+{
+	uint8_t raw[16];
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return ANVIL_ECRYPTO;
+	anvil_b64url_encode_to(out, raw, sizeof(raw));
+	return 0;
+}
+
+void
+url_of(const struct req *r, const char *prefix, const char *id,
+    const char *sub, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s%s%s%s%s", r->base, prefix, id ? id : "",
+	    sub != NULL && *sub != '\0' ? "/" : "", sub != NULL ? sub : "");
+}
+
+/*
+ * The base URL: the configured one, else built from the Host header the
+ * client used (as Boulder and Pebble do), so a client that reached us as
+ * 127.0.0.1 gets URLs it can reach.  The Host value is checked to be a
+ * plain host[:port] before use.
+ */
+static int
+base_of(struct server *srv, struct evhttp_request *ev, char *out,
+    size_t outlen)
+{
+	const char *host, *p;
+
+	if (srv->cfg.base_url != NULL) {
+		snprintf(out, outlen, "%s", srv->cfg.base_url);
+		return 0;
+	}
+	host = evhttp_find_header(evhttp_request_get_input_headers(ev),
+	    "Host");
+	if (host == NULL || *host == '\0' || strlen(host) > MAX_HOST_LEN)
+		return ANVIL_EINVAL;
+	for (p = host; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-:[]", *p) == NULL)
+			return ANVIL_EINVAL;
+	snprintf(out, outlen, "https://%s", host);
+	return 0;
+}
+
+/* Headers every answer carries: a fresh nonce and the directory link. */
+static void
+common_headers(struct req *r)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	char nonce[NONCE_LEN + 1], link[sizeof(r->link_up) + sizeof(r->base) + 32];
+
+	if (nonce_issue(r->srv->nonces, nonce) == 0)
+		evhttp_add_header(h, "Replay-Nonce", nonce);
+	snprintf(link, sizeof(link), "<%s%s>;rel=\"index\"", r->base,
+	    PATH_DIRECTORY);
+	evhttp_add_header(h, "Link", link);
+	if (r->link_up[0] != '\0') {
+		snprintf(link, sizeof(link), "<%s>;rel=\"up\"", r->link_up);
+		evhttp_add_header(h, "Link", link);
+	}
+	if (r->retry_after >= 0) {
+		snprintf(link, sizeof(link), "%d", r->retry_after);
+		evhttp_add_header(h, "Retry-After", link);
+	}
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Server", "anvil-ca");
+}
+
+static const char *
+reason_of(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "";
+	}
+}
+
+void
+reply_raw(struct req *r, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	struct evbuffer *b = evbuffer_new();
+
+	common_headers(r);
+	if (ctype != NULL)
+		evhttp_add_header(h, "Content-Type", ctype);
+	if (b != NULL && len > 0 && evbuffer_add(b, body, len) != 0)
+		evbuffer_drain(b, evbuffer_get_length(b));
+	evhttp_send_reply(r->ev, status, reason_of(status), b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+static void
+reply_dump(struct req *r, int status, const char *ctype, json_t *body)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (anvil_json_dump(body, &text, &len) != 0) {
+		json_decref(body);
+		reply_raw(r, 500, "text/plain", "out of memory", 13);
+		return;
+	}
+	json_decref(body);
+	reply_raw(r, status, ctype, text, len);
+	free(text);
+}
+
+void
+reply_json(struct req *r, int status, json_t *body, const char *location)
+{
+	if (body == NULL) {
+		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
+		    "out of memory");
+		return;
+	}
+	if (location != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+		    "Location", location);
+	reply_dump(r, status, "application/json", body);
+}
+
+json_t *
+problem_new(enum anvil_problem p, const char *detail, json_t *subproblems)
+{
+	char type[128];
+	json_t *doc;
+
+	snprintf(type, sizeof(type), ANVIL_PROBLEM_NS "%s",
+	    anvil_problem_name(p) != NULL ? anvil_problem_name(p) :
+	    "serverInternal");
+	doc = json_pack("{s:s, s:s, s:i}", "type", type, "detail",
+	    detail != NULL ? detail : "", "status", anvil_problem_status(p));
+	if (doc != NULL && subproblems != NULL)
+		json_object_set_new(doc, "subproblems", subproblems);
+	else if (subproblems != NULL)
+		json_decref(subproblems);
+	return doc;
+}
+
+void
+reply_problem_json(struct req *r, json_t *doc)
+{
+	json_int_t status = 500;
+
+	if (doc == NULL) {
+		reply_raw(r, 500, "text/plain", "out of memory", 13);
+		return;
+	}
+	if (json_is_integer(json_object_get(doc, "status")))
+		status = json_integer_value(json_object_get(doc, "status"));
+	reply_dump(r, (int)status, "application/problem+json", doc);
+}
+
+void
+reply_problem(struct req *r, enum anvil_problem p, int status,
+    const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	json_t *doc;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	doc = problem_new(p, detail, NULL);
+	if (doc != NULL && status != 0)
+		json_object_set_new(doc, "status", json_integer(status));
+	if (doc != NULL && p == ANVIL_PROB_BAD_SIGNATURE_ALGORITHM)
+		json_object_set_new(doc, "algorithms", json_pack("[s,s,s,s]",
+		    "ES256", "ES384", "RS256", "EdDSA"));
+	reply_problem_json(r, doc);
+}
+
+/* GET /directory (RFC 8555 §7.1.1). */
+static void
+serve_directory(struct req *r)
+{
+	const struct config *c = &r->srv->cfg;
+	json_t *dir, *meta, *caa;
+	char url[400];
+	size_t i;
+
+	dir = json_object();
+	meta = json_object();
+	caa = json_array();
+	if (dir == NULL || meta == NULL || caa == NULL)
+		goto fail;
+	url_of(r, PATH_NEW_NONCE, NULL, NULL, url, sizeof(url));
+	json_object_set_new(dir, "newNonce", json_string(url));
+	url_of(r, PATH_NEW_ACCT, NULL, NULL, url, sizeof(url));
+	json_object_set_new(dir, "newAccount", json_string(url));
+	url_of(r, PATH_NEW_ORDER, NULL, NULL, url, sizeof(url));
+	json_object_set_new(dir, "newOrder", json_string(url));
+	url_of(r, PATH_REVOKE, NULL, NULL, url, sizeof(url));
+	json_object_set_new(dir, "revokeCert", json_string(url));
+	url_of(r, PATH_KEY_CHANGE, NULL, NULL, url, sizeof(url));
+	json_object_set_new(dir, "keyChange", json_string(url));
+	if (c->terms_of_service != NULL)
+		json_object_set_new(meta, "termsOfService",
+		    json_string(c->terms_of_service));
+	if (c->website != NULL)
+		json_object_set_new(meta, "website", json_string(c->website));
+	for (i = 0; i < c->n_caa; i++)
+		json_array_append_new(caa, json_string(c->caa_identities[i]));
+	json_object_set_new(meta, "caaIdentities", caa);
+	caa = NULL;
+	json_object_set_new(meta, "externalAccountRequired", json_false());
+	json_object_set_new(dir, "meta", meta);
+	reply_json(r, 200, dir, NULL);
+	return;
+fail:
+	json_decref(dir);
+	json_decref(meta);
+	json_decref(caa);
+	reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0, "out of memory");
+}
+
+/* HEAD and GET /acme/new-nonce (RFC 8555 §7.2). */
+static void
+serve_new_nonce(struct req *r, enum evhttp_cmd_type cmd)
+{
+	if (cmd == EVHTTP_REQ_HEAD) {
+		/* evhttp sends no Content-Length on HEAD by itself. */
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+		    "Content-Length", "0");
+		reply_raw(r, 200, NULL, NULL, 0);
+	} else
+		reply_raw(r, 204, NULL, NULL, 0);
+}
+
+/* The media type without parameters must be application/jose+json. */
+static bool
+content_type_ok(struct evhttp_request *ev)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(ev),
+	    "Content-Type");
+	size_t n = strlen("application/jose+json");
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	if (strncasecmp(ct, "application/jose+json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Loads the account named by kid, which must be one of our account URLs. */
+static int
+load_kid(struct req *r, const char *kid)
+{
+	char prefix[400];
+	size_t plen;
+	json_t *jwk = NULL;
+	int rc;
+
+	snprintf(prefix, sizeof(prefix), "%s%s", r->base, PATH_ACCT);
+	plen = strlen(prefix);
+	if (strncmp(kid, prefix, plen) != 0 || strlen(kid + plen) != ID_LEN) {
+		reply_problem(r, ANVIL_PROB_ACCOUNT_DOES_NOT_EXIST, 0,
+		    "kid is not an account URL of this server");
+		return -1;
+	}
+	rc = store_acct_get(r->srv->store, kid + plen, &r->acct);
+	if (rc == ANVIL_ENOENT) {
+		reply_problem(r, ANVIL_PROB_ACCOUNT_DOES_NOT_EXIST, 0,
+		    "no account at %s", kid);
+		return -1;
+	}
+	if (rc != 0) {
+		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
+		    "could not read the account");
+		return -1;
+	}
+	r->has_acct = true;
+	if (r->acct.status != ACCT_VALID) {
+		reply_problem(r, ANVIL_PROB_UNAUTHORIZED, 0,
+		    "account is %s", acct_status_name(r->acct.status));
+		return -1;
+	}
+	rc = anvil_json_parse_object(r->acct.jwk, strlen(r->acct.jwk), &jwk);
+	if (rc == 0)
+		rc = anvil_jwk_from_json(jwk, &r->key);
+	json_decref(jwk);
+	if (rc != 0) {
+		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
+		    "stored account key unreadable");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Authenticates a POST (RFC 8555 §6.2-§6.5).  On failure it has answered
+ * and returns -1; on success the req holds the JWS, the verified key, the
+ * account (for kid) and the payload.
+ */
+static int
+authenticate(struct req *r, enum key_rule rule)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	char url[700];
+	size_t len = evbuffer_get_length(in);
+	const char *body;
+	int rc;
+
+	if (!content_type_ok(r->ev)) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 415,
+		    "Content-Type must be application/jose+json");
+		return -1;
+	}
+	if (len > ANVIL_MAX_REQUEST_BODY) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 413,
+		    "request body of %zu bytes is over the limit of %d",
+		    len, ANVIL_MAX_REQUEST_BODY);
+		return -1;
+	}
+	body = (const char *)evbuffer_pullup(in, -1);
+	if (body == NULL && len > 0) {
+		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
+		    "out of memory");
+		return -1;
+	}
+	rc = anvil_jws_parse(body != NULL ? body : "", len, &r->jws);
+	if (rc != 0) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 0, "request is not a "
+		    "flattened JSON JWS: %s", anvil_strerror(rc));
+		return -1;
+	}
+	if (!anvil_jws_alg_supported(r->jws->alg)) {
+		reply_problem(r, ANVIL_PROB_BAD_SIGNATURE_ALGORITHM, 0,
+		    "algorithm \"%.32s\" is not supported", r->jws->alg);
+		return -1;
+	}
+	if (r->jws->nonce == NULL) {
+		reply_problem(r, ANVIL_PROB_BAD_NONCE, 0,
+		    "JWS has no nonce");
+		return -1;
+	}
+	if (nonce_redeem(r->srv->nonces, r->jws->nonce) != 0) {
+		reply_problem(r, ANVIL_PROB_BAD_NONCE, 0,
+		    "nonce is unknown, expired or used already");
+		return -1;
+	}
+	if ((r->jws->jwk != NULL) == (r->jws->kid != NULL)) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 0,
+		    "JWS header must have exactly one of jwk and kid");
+		return -1;
+	}
+	if (r->jws->jwk != NULL && rule == KEY_KID) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 0,
+		    "this resource needs kid, not jwk");
+		return -1;
+	}
+	if (r->jws->kid != NULL && rule == KEY_JWK) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 0,
+		    "this resource needs jwk, not kid");
+		return -1;
+	}
+	if (r->jws->jwk != NULL) {
+		rc = anvil_jwk_from_json(r->jws->jwk, &r->key);
+		if (rc != 0) {
+			reply_problem(r, ANVIL_PROB_BAD_PUBLIC_KEY, 0,
+			    "jwk is not a usable public key: %s",
+			    anvil_strerror(rc));
+			return -1;
+		}
+	} else if (load_kid(r, r->jws->kid) != 0)
+		return -1;
+	rc = anvil_jws_verify(r->jws, r->key);
+	if (rc == ANVIL_EALG) {
+		reply_problem(r, ANVIL_PROB_BAD_SIGNATURE_ALGORITHM, 0,
+		    "algorithm %.32s does not match the key",
+		    r->jws->alg);
+		return -1;
+	}
+	if (rc != 0) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 0,
+		    "JWS signature does not verify");
+		return -1;
+	}
+	/* §6.4.1: url must be the URL the request was sent to. */
+	snprintf(url, sizeof(url), "%s%s", r->base,
+	    evhttp_request_get_uri(r->ev));
+	if (r->jws->url == NULL) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 0, "JWS has no url");
+		return -1;
+	}
+	if (strcmp(r->jws->url, url) != 0) {
+		reply_problem(r, ANVIL_PROB_UNAUTHORIZED, 0,
+		    "JWS url does not match the request URL %s", url);
+		return -1;
+	}
+	if (r->jws->payload_len == 0) {
+		r->post_as_get = true;
+		return 0;
+	}
+	rc = anvil_json_parse_object((const char *)r->jws->payload,
+	    r->jws->payload_len, &r->payload);
+	if (rc != 0) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 0,
+		    "payload is not a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+struct route {
+	const char	*prefix;
+	bool		 has_arg;	/* prefix is followed by an id */
+	enum key_rule	 rule;
+	void		(*fn)(struct req *);
+};
+
+static const struct route routes[] = {
+	{ PATH_NEW_ACCT, false, KEY_JWK, ra_new_account },
+	{ PATH_ACCT, true, KEY_KID, ra_account },
+	{ PATH_KEY_CHANGE, false, KEY_KID, ra_key_change },
+	{ PATH_NEW_ORDER, false, KEY_KID, ra_new_order },
+	{ PATH_ORDER, true, KEY_KID, ra_order },
+	{ PATH_AUTHZ, true, KEY_KID, ra_authz },
+	{ PATH_CHALL, true, KEY_KID, ra_chall },
+	{ PATH_CERT, true, KEY_KID, ra_cert },
+	{ PATH_REVOKE, false, KEY_EITHER, ra_revoke },
+};
+
+/* Splits "ID" or "ID/sub" after a prefix; false if it is not of that form. */
+static bool
+split_arg(const char *rest, struct req *r, char *idbuf, size_t idlen)
+{
+	const char *slash = strchr(rest, '/');
+	size_t n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	const char *p;
+
+	if (n == 0 || n >= idlen)
+		return false;
+	for (p = rest; p < rest + n; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return false;
+	memcpy(idbuf, rest, n);
+	idbuf[n] = '\0';
+	r->arg = idbuf;
+	if (slash != NULL) {
+		if (strlen(slash + 1) >= sizeof(r->sub) ||
+		    strchr(slash + 1, '/') != NULL)
+			return false;
+		snprintf(r->sub, sizeof(r->sub), "%s", slash + 1);
+	}
+	return true;
+}
+
+static void
+req_done(struct req *r)
+{
+	anvil_jws_free(r->jws);
+	anvil_jwk_free(r->key);
+	acct_clear(&r->acct);
+	json_decref(r->payload);
+}
+
+static void
+dispatch(struct evhttp_request *ev, void *arg)
+{
+	struct server *srv = arg;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(ev);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	const char *path = evhttp_uri_get_path(uri);
+	struct req r;
+	char idbuf[64];
+	size_t i, n;
+
+	memset(&r, 0, sizeof(r));
+	r.srv = srv;
+	r.ev = ev;
+	r.retry_after = -1;
+	if (base_of(srv, ev, r.base, sizeof(r.base)) != 0) {
+		snprintf(r.base, sizeof(r.base), "https://localhost");
+		reply_problem(&r, ANVIL_PROB_MALFORMED, 0,
+		    "missing or invalid Host header");
+		return;
+	}
+	if (path == NULL)
+		path = "/";
+	if (strcmp(path, PATH_DIRECTORY) == 0 && cmd == EVHTTP_REQ_GET &&
+	    evhttp_uri_get_query(uri) == NULL) {
+		serve_directory(&r);
+		return;
+	}
+	if (strcmp(path, PATH_NEW_NONCE) == 0 &&
+	    (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)) {
+		serve_new_nonce(&r, cmd);
+		return;
+	}
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		n = strlen(routes[i].prefix);
+		if (strncmp(path, routes[i].prefix, n) != 0)
+			continue;
+		if (routes[i].has_arg ? !split_arg(path + n, &r, idbuf,
+		    sizeof(idbuf)) : path[n] != '\0')
+			continue;
+		if (cmd != EVHTTP_REQ_POST) {
+			/* §6.3: only POST (and POST-as-GET) here. */
+			evhttp_add_header(evhttp_request_get_output_headers(ev),
+			    "Allow", "POST");
+			reply_problem(&r, ANVIL_PROB_MALFORMED, 405,
+			    "use POST or POST-as-GET");
+			return;
+		}
+		if (authenticate(&r, routes[i].rule) == 0)
+			routes[i].fn(&r);
+		req_done(&r);
+		return;
+	}
+	if (strcmp(path, PATH_DIRECTORY) == 0 ||
+	    strcmp(path, PATH_NEW_NONCE) == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(ev),
+		    "Allow", "GET, HEAD");
+		reply_problem(&r, ANVIL_PROB_MALFORMED, 405,
+		    "method not allowed here");
+		return;
+	}
+	reply_problem(&r, ANVIL_PROB_MALFORMED, 404, "no resource at %.200s",
+	    path);
+}
+
+/* Each connection gets a TLS bufferevent. */
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+	SSL *ssl = SSL_new(srv->ssl);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static int
+tls_setup(struct server *srv)
+{
+	char path[1024];
+
+	srv->ssl = SSL_CTX_new(TLS_server_method());
+	if (srv->ssl == NULL)
+		return ANVIL_ECRYPTO;
+	if (SSL_CTX_set_min_proto_version(srv->ssl, TLS1_2_VERSION) != 1)
+		return ANVIL_ECRYPTO;
+	SSL_CTX_set_options(srv->ssl, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	snprintf(path, sizeof(path), "%s/%s", srv->cfg.state_dir,
+	    STATE_TLS_CERT);
+	if (SSL_CTX_use_certificate_chain_file(srv->ssl, path) != 1) {
+		fprintf(stderr, "anvil-ca: cannot load %s\n", path);
+		return ANVIL_ECRYPTO;
+	}
+	snprintf(path, sizeof(path), "%s/%s", srv->cfg.state_dir,
+	    STATE_TLS_KEY);
+	if (SSL_CTX_use_PrivateKey_file(srv->ssl, path, SSL_FILETYPE_PEM)
+	    != 1 || SSL_CTX_check_private_key(srv->ssl) != 1) {
+		fprintf(stderr, "anvil-ca: cannot load %s\n", path);
+		return ANVIL_ECRYPTO;
+	}
+	return 0;
+}
+
+/* Splits "ADDR:PORT" or "[V6]:PORT". */
+static int
+split_listen(const char *s, char *addr, size_t addrlen, int *port)
+{
+	const char *colon;
+	char *end = NULL;
+	long p;
+	size_t n;
+
+	if (*s == '[') {
+		colon = strstr(s, "]:");
+		if (colon == NULL)
+			return ANVIL_EINVAL;
+		n = (size_t)(colon - s - 1);
+		if (n >= addrlen)
+			return ANVIL_EINVAL;
+		memcpy(addr, s + 1, n);
+		addr[n] = '\0';
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || (size_t)(colon - s) >= addrlen)
+			return ANVIL_EINVAL;
+		memcpy(addr, s, (size_t)(colon - s));
+		addr[colon - s] = '\0';
+	}
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || end == colon + 1 || p < 0 || p > 65535)
+		return ANVIL_EINVAL;
+	*port = (int)p;
+	return 0;
+}
+
+int
+front_start(struct server *srv)
+{
+	struct evhttp_bound_socket *bs;
+	char addr[256];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int port = 0, one = 1, rc;
+	evutil_socket_t fd;
+
+	rc = tls_setup(srv);
+	if (rc != 0)
+		return rc;
+	if (split_listen(srv->cfg.listen, addr, sizeof(addr), &port) != 0) {
+		fprintf(stderr, "anvil-ca: bad listen address \"%s\"\n",
+		    srv->cfg.listen);
+		return ANVIL_EINVAL;
+	}
+	srv->http = evhttp_new(srv->base);
+	if (srv->http == NULL)
+		return ANVIL_ENOMEM;
+	evhttp_set_bevcb(srv->http, make_bev, srv);
+	evhttp_set_gencb(srv->http, dispatch, srv);
+	evhttp_set_max_body_size(srv->http, EVHTTP_MAX_BODY);
+	evhttp_set_max_headers_size(srv->http, MAX_HEADERS);
+	evhttp_set_timeout(srv->http, 30);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	bs = evhttp_bind_socket_with_handle(srv->http, addr, (ev_uint16_t)port);
+	if (bs == NULL) {
+		fprintf(stderr, "anvil-ca: cannot listen on %s\n",
+		    srv->cfg.listen);
+		return ANVIL_EIO;
+	}
+	/* Accepted sockets inherit TCP_NODELAY on Linux; without it small
+	 * answers wait for the peer's delayed ACK (~40 ms). */
+	fd = evhttp_bound_socket_get_fd(bs);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		fprintf(stderr, "anvil-ca: TCP_NODELAY not set\n");
+	/* With port 0 the kernel chose: report the real one. */
+	sslen = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		srv->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+void
+front_stop(struct server *srv)
+{
+	if (srv->http != NULL)
+		evhttp_free(srv->http);
+	srv->http = NULL;
+	if (srv->ssl != NULL)
+		SSL_CTX_free(srv->ssl);
+	srv->ssl = NULL;
+}

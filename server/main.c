@@ -1,3 +1,331 @@
-/* main.c - placeholder. */
-int main(void);
-int main(void) { return 1; }
+/*
+ * main.c - the anvil-ca command: init, root, serve.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "anvil/anvil.h"
+#include "nonce.h"
+#include "server.h"
+#include "signer.h"
+#include "store.h"
+#include "va.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:14000"
+#define MAX_TLS_NAMES 32
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: anvil-ca init --state DIR [--key-type ec256|ec384|rsa2048|"
+	    "rsa3072|rsa4096]\n"
+	    "                     [--tls-name NAME]... [--ca-name NAME]\n"
+	    "       anvil-ca root --state DIR\n"
+	    "       anvil-ca serve --state DIR [--listen ADDR:PORT] "
+	    "[--base-url URL]\n"
+	    "                      [--http01-port N] [--tlsalpn01-port N] "
+	    "[--resolver ADDR:PORT]\n");
+}
+
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "tls-name", required_argument, NULL, 't' },
+		{ "ca-name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *names[MAX_TLS_NAMES];
+	struct ca_init_opts o;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.key_type = "ec256";
+	o.ca_name = "Anvil";
+	o.tls_names = names;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o.state_dir = optarg; break;
+		case 'k': o.key_type = optarg; break;
+		case 'n': o.ca_name = optarg; break;
+		case 't':
+			if (o.n_tls_names >= MAX_TLS_NAMES) {
+				fprintf(stderr, "anvil-ca: at most %d "
+				    "--tls-name\n", MAX_TLS_NAMES);
+				return 2;
+			}
+			names[o.n_tls_names++] = optarg;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (o.state_dir == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (anvil_key_type_parse(o.key_type) == ANVIL_KEY__MAX ||
+	    anvil_key_type_parse(o.key_type) == ANVIL_KEY_ED25519) {
+		fprintf(stderr, "anvil-ca: unknown --key-type %s\n",
+		    o.key_type);
+		return 2;
+	}
+	rc = ca_init(&o);
+	if (rc == ANVIL_EEXIST) {
+		fprintf(stderr, "anvil-ca: %s already holds a CA; "
+		    "refusing to overwrite it\n", o.state_dir);
+		return 1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "anvil-ca: init of %s failed: %s\n",
+		    o.state_dir, anvil_strerror(rc));
+		return 1;
+	}
+	printf("anvil-ca: created a CA in %s\n"
+	    "anvil-ca: root certificate %s/%s; start it with: anvil-ca serve "
+	    "--state %s\n", o.state_dir, o.state_dir, STATE_ROOT_CERT,
+	    o.state_dir);
+	return 0;
+}
+
+static int
+cmd_root(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *state = NULL;
+	char path[1024], *pem = NULL;
+	size_t len = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's') {
+			usage(stderr);
+			return 2;
+		}
+		state = optarg;
+	}
+	if (state == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/%s", state, STATE_ROOT_CERT);
+	rc = anvil_file_read(path, 64 * 1024, &pem, &len);
+	if (rc != 0) {
+		fprintf(stderr, "anvil-ca: cannot read %s: %s\n", path,
+		    anvil_strerror(rc));
+		return 1;
+	}
+	fwrite(pem, 1, len, stdout);
+	free(pem);
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)what;
+	fprintf(stderr, "anvil-ca: signal %d, stopping\n", (int)sig);
+	event_base_loopexit(srv->base, NULL);
+}
+
+/* The URL printed at start: the configured base, else localhost for
+ * loopback and wildcard listeners, else the listen address itself. */
+static void
+print_directory(const struct server *srv)
+{
+	char host[300];
+	const char *l = srv->cfg.listen;
+	const char *colon = strrchr(l, ':');
+
+	if (srv->cfg.base_url != NULL) {
+		printf("anvil-ca: directory %s%s\n", srv->cfg.base_url,
+		    PATH_DIRECTORY);
+	} else {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - l), l);
+		if (strcmp(host, "127.0.0.1") == 0 ||
+		    strcmp(host, "[::1]") == 0 || strcmp(host, "0.0.0.0") == 0 ||
+		    strcmp(host, "[::]") == 0 || strcmp(host, "localhost") == 0)
+			snprintf(host, sizeof(host), "localhost");
+		printf("anvil-ca: directory https://%s:%d%s\n", host,
+		    srv->port, PATH_DIRECTORY);
+	}
+	fflush(stdout);
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "base-url", required_argument, NULL, 'b' },
+		{ "http01-port", required_argument, NULL, 'H' },
+		{ "tlsalpn01-port", required_argument, NULL, 'T' },
+		{ "resolver", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const keys[] = {
+		['l'] = "listen", ['b'] = "base_url", ['H'] = "http01_port",
+		['T'] = "tlsalpn01_port", ['r'] = "resolver",
+	};
+	struct server srv;
+	struct va_config vc;
+	const char *state = NULL;
+	char path[1024], err[512];
+	struct { int key; char *val; } over[16];
+	size_t n_over = 0, i;
+	int c, rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	config_init(&srv.cfg);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's') {
+			state = optarg;
+			continue;
+		}
+		if (c == '?' || c == ':' || n_over >= 16) {
+			usage(stderr);
+			return 2;
+		}
+		over[n_over].key = c;
+		over[n_over++].val = optarg;
+	}
+	if (state == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	srv.cfg.state_dir = strdup(state);
+	if (srv.cfg.state_dir == NULL)
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s", state, STATE_CONFIG);
+	if (access(path, F_OK) == 0 &&
+	    config_load(&srv.cfg, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "anvil-ca: %s\n", err);
+		goto out;
+	}
+	for (i = 0; i < n_over; i++) {
+		if (config_set(&srv.cfg, keys[over[i].key], over[i].val, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "anvil-ca: --%s: %s\n",
+			    keys[over[i].key], err);
+			goto out;
+		}
+	}
+	if (srv.cfg.listen == NULL &&
+	    config_set(&srv.cfg, "listen", DEFAULT_LISTEN, err,
+	    sizeof(err)) != 0)
+		goto out;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "anvil-ca: curl_global_init failed\n");
+		goto out;
+	}
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s", state, STATE_DB);
+	rc = store_open(path, &srv.store);
+	if (rc != 0) {
+		fprintf(stderr, "anvil-ca: cannot open the database %s: %s\n",
+		    path, anvil_strerror(rc));
+		rc = 1;
+		goto out;
+	}
+	rc = signer_open(state, &srv.signer);
+	if (rc != 0) {
+		fprintf(stderr, "anvil-ca: cannot load the CA from %s: %s "
+		    "(did you run anvil-ca init --state %s?)\n", state,
+		    anvil_strerror(rc), state);
+		rc = 1;
+		goto out;
+	}
+	rc = nonce_pool_new(&srv.nonces);
+	if (rc != 0)
+		goto fail;
+	memset(&vc, 0, sizeof(vc));
+	vc.http01_port = srv.cfg.http01_port;
+	vc.tlsalpn01_port = srv.cfg.tlsalpn01_port;
+	vc.resolver = srv.cfg.resolver;
+	vc.threads = srv.cfg.va_threads;
+	vc.timeout_ms = 10000;
+	rc = va_new(srv.base, &vc, ra_validation_done, &srv, &srv.va);
+	if (rc != 0) {
+		fprintf(stderr, "anvil-ca: cannot start validation: %s\n",
+		    anvil_strerror(rc));
+		rc = 1;
+		goto out;
+	}
+	rc = front_start(&srv);
+	if (rc != 0)
+		goto fail;
+	srv.sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
+	srv.sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
+	if (srv.sigterm == NULL || srv.sigint == NULL ||
+	    event_add(srv.sigterm, NULL) != 0 ||
+	    event_add(srv.sigint, NULL) != 0)
+		goto fail;
+	print_directory(&srv);
+	if (event_base_dispatch(srv.base) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "anvil-ca: cannot start: %s\n", anvil_strerror(rc));
+	rc = 1;
+out:
+	front_stop(&srv);
+	va_free(srv.va);
+	if (srv.sigterm != NULL)
+		event_free(srv.sigterm);
+	if (srv.sigint != NULL)
+		event_free(srv.sigint);
+	nonce_pool_free(srv.nonces);
+	signer_free(srv.signer);
+	store_close(srv.store);
+	if (srv.base != NULL)
+		event_base_free(srv.base);
+	config_done(&srv.cfg);
+	curl_global_cleanup();
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "root") == 0)
+		return cmd_root(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "anvil-ca: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,2 +1,769 @@
-/* signer.c - placeholder until the module lands. */
-#include "model.h"
+/*
+ * signer.c - the CA signer: holds the intermediate key and turns a checked
+ * request (CSR, names, validity) into an end-entity certificate.
+ *
+ * It trusts nothing it is handed: the CSR is parsed and its signature
+ * verified again, its names must be exactly the order's names, and its key
+ * must be one we certify.  Everything constant across issuances (issuer
+ * name, extensions but SAN and SKI) is prepared once by signer_open, and
+ * the subject key is copied from the CSR as encoded bytes, never decoded
+ * and re-encoded, to keep an issuance cheap (see docs/internals/signer.md).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "anvil/b64.h"
+#include "anvil/error.h"
+#include "anvil/limits.h"
+#include "anvil/x509.h"
+
+#include "signer.h"
+#include "signer_int.h"
+
+/* Longest subject commonName (RFC 5280 Appendix A, ub-common-name). */
+#define CN_MAX		64
+/* Latest time an X.509 validity can express: 9999-12-31T23:59:59Z. */
+#define TIME_MAX	INT64_C(253402300799)
+/* Largest leaf DER signer_chain_for accepts. */
+#define LEAF_DER_MAX	(64 * 1024)
+
+struct signer {
+	EVP_PKEY	*key;		/* intermediate private key; owned */
+	const EVP_MD	*md;		/* digest used with key */
+	X509		*inter;		/* intermediate certificate; owned */
+	char		*chain_pem;	/* PEM of inter; owned */
+	char		*root_pem;	/* PEM of the root; owned */
+	X509_EXTENSION	*bc;		/* critical CA:FALSE; owned */
+	X509_EXTENSION	*ku_ec;		/* critical digitalSignature; owned */
+	X509_EXTENSION	*ku_rsa;	/* ... plus keyEncipherment; owned */
+	X509_EXTENSION	*eku;		/* serverAuth; owned */
+	X509_EXTENSION	*aki;		/* keyid of inter's SKI; owned */
+};
+
+int
+signer__serial_set(X509 *x)
+{
+	uint8_t		 b[SIGNER_SERIAL_BYTES];
+	BIGNUM		*bn = NULL;
+	int		 rc = ANVIL_ECRYPTO, tries;
+
+	/* A zero serial is invalid; 2^-127 per draw, but never issue one. */
+	for (tries = 0; tries < 4; tries++) {
+		if (RAND_bytes(b, sizeof(b)) != 1)
+			goto out;
+		b[0] &= 0x7f;	/* positive: DER INTEGER is signed */
+		BN_free(bn);
+		bn = BN_bin2bn(b, sizeof(b), NULL);
+		if (bn == NULL) {
+			rc = ANVIL_ENOMEM;
+			goto out;
+		}
+		if (!BN_is_zero(bn))
+			break;
+	}
+	if (BN_is_zero(bn))
+		goto out;
+	if (BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(b, sizeof(b));
+	BN_free(bn);
+	return rc;
+}
+
+const EVP_MD *
+signer__md(EVP_PKEY *key)
+{
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_RSA:
+		return EVP_sha256();
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_bits(key) == 384)
+			return EVP_sha384();
+		if (EVP_PKEY_get_bits(key) == 256)
+			return EVP_sha256();
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+int
+signer__path(char *buf, size_t len, const char *dir, const char *file)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "%s/%s", dir, file);
+	if (n < 0 || (size_t)n >= len)
+		return ANVIL_E2BIG;
+	return 0;
+}
+
+int
+signer__cert_pem(X509 *x, char **ret)
+{
+	BIO	*bio = NULL;
+	char	*data, *s = NULL;
+	long	 len;
+	int	 rc = ANVIL_ECRYPTO;
+
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL)
+		goto out;
+	if (PEM_write_bio_X509(bio, x) != 1)
+		goto out;
+	len = BIO_get_mem_data(bio, &data);
+	if (len <= 0)
+		goto out;
+	s = malloc((size_t)len + 1);
+	if (s == NULL) {
+		rc = ANVIL_ENOMEM;
+		goto out;
+	}
+	memcpy(s, data, (size_t)len);
+	s[len] = '\0';
+	*ret = s;
+	rc = 0;
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+/*
+ * Reads the PEM certificate dir/file into *ret (X509_free()).  Returns 0,
+ * ANVIL_ENOENT, ANVIL_ECERT when the file holds no certificate, or another
+ * negative code from reading.
+ */
+static int
+cert_load(const char *dir, const char *file, X509 **ret)
+{
+	char	 path[4096];
+	char	*pem = NULL;
+	size_t	 len = 0;
+	BIO	*bio = NULL;
+	X509	*x = NULL;
+	int	 rc;
+
+	rc = signer__path(path, sizeof(path), dir, file);
+	if (rc != 0)
+		goto out;
+	rc = anvil_file_read(path, SIGNER_MAX_PEM_FILE, &pem, &len);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ECERT;
+	bio = BIO_new_mem_buf(pem, (int)len);	/* len <= 64 KiB */
+	if (bio == NULL)
+		goto out;
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	if (x == NULL)
+		goto out;
+	*ret = x;
+	rc = 0;
+out:
+	BIO_free(bio);
+	free(pem);
+	return rc;
+}
+
+/* Encodes one extension from its internal value (see X509V3_EXT_i2d). */
+static int
+ext_make(int nid, int crit, void *value, X509_EXTENSION **ret)
+{
+	*ret = X509V3_EXT_i2d(nid, crit, value);
+	return *ret == NULL ? ANVIL_ECRYPTO : 0;
+}
+
+/*
+ * Builds the extensions every leaf carries, once.  The AKI names the
+ * intermediate's SKI (RFC 5280 §4.2.1.1); an intermediate without one is
+ * refused rather than given a computed identifier that a verifier
+ * matching by keyid would not find.
+ */
+static int
+exts_prepare(struct signer *s)
+{
+	BASIC_CONSTRAINTS	*bc = NULL;
+	ASN1_BIT_STRING		*ku = NULL;
+	EXTENDED_KEY_USAGE	*eku = NULL;
+	AUTHORITY_KEYID		*aki = NULL;
+	const ASN1_OCTET_STRING	*ski;
+	int			 rc = ANVIL_ENOMEM;
+
+	ski = X509_get0_subject_key_id(s->inter);
+	if (ski == NULL) {
+		rc = ANVIL_ECERT;
+		goto out;
+	}
+	bc = BASIC_CONSTRAINTS_new();
+	ku = ASN1_BIT_STRING_new();
+	eku = sk_ASN1_OBJECT_new_null();
+	aki = AUTHORITY_KEYID_new();
+	if (bc == NULL || ku == NULL || eku == NULL || aki == NULL)
+		goto out;
+	bc->ca = 0;
+
+	/* RFC 5280 §4.2.1.3 bits: 0 digitalSignature, 2 keyEncipherment. */
+	if (!ASN1_BIT_STRING_set_bit(ku, 0, 1))
+		goto out;
+	rc = ext_make(NID_key_usage, 1, ku, &s->ku_ec);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ENOMEM;
+	if (!ASN1_BIT_STRING_set_bit(ku, 2, 1))
+		goto out;
+	rc = ext_make(NID_key_usage, 1, ku, &s->ku_rsa);
+	if (rc != 0)
+		goto out;
+
+	rc = ANVIL_ENOMEM;
+	if (sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)) <= 0)
+		goto out;
+	aki->keyid = ASN1_OCTET_STRING_dup(ski);
+	if (aki->keyid == NULL)
+		goto out;
+
+	rc = ext_make(NID_basic_constraints, 1, bc, &s->bc);
+	if (rc == 0)
+		rc = ext_make(NID_ext_key_usage, 0, eku, &s->eku);
+	if (rc == 0)
+		rc = ext_make(NID_authority_key_identifier, 0, aki, &s->aki);
+out:
+	BASIC_CONSTRAINTS_free(bc);
+	ASN1_BIT_STRING_free(ku);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	AUTHORITY_KEYID_free(aki);
+	return rc;
+}
+
+int
+signer_open(const char *state_dir, struct signer **ret)
+{
+	struct signer	*s = NULL;
+	X509		*root = NULL;
+	char		 path[4096];
+	int		 rc;
+
+	if (state_dir == NULL || ret == NULL)
+		return ANVIL_EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ANVIL_ENOMEM;
+
+	rc = signer__path(path, sizeof(path), state_dir, STATE_INTER_KEY);
+	if (rc != 0)
+		goto out;
+	rc = anvil_key_load(path, &s->key);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_EKEY;
+	s->md = signer__md(s->key);
+	if (s->md == NULL)
+		goto out;
+
+	rc = cert_load(state_dir, STATE_INTER_CERT, &s->inter);
+	if (rc == 0)
+		rc = cert_load(state_dir, STATE_ROOT_CERT, &root);
+	if (rc != 0)
+		goto out;
+	/* Certificates signed with a key that the certificate does not
+	 * name would never verify: catch a mixed-up state directory now. */
+	if (X509_check_private_key(s->inter, s->key) != 1) {
+		rc = ANVIL_EKEY;
+		goto out;
+	}
+
+	rc = exts_prepare(s);
+	if (rc == 0)
+		rc = signer__cert_pem(s->inter, &s->chain_pem);
+	if (rc == 0)
+		rc = signer__cert_pem(root, &s->root_pem);
+	if (rc != 0)
+		goto out;
+	*ret = s;
+	s = NULL;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	X509_free(root);
+	signer_free(s);
+	return rc;
+}
+
+void
+signer_free(struct signer *s)
+{
+	if (s == NULL)
+		return;
+	EVP_PKEY_free(s->key);
+	X509_free(s->inter);
+	free(s->chain_pem);
+	free(s->root_pem);
+	X509_EXTENSION_free(s->bc);
+	X509_EXTENSION_free(s->ku_ec);
+	X509_EXTENSION_free(s->ku_rsa);
+	X509_EXTENSION_free(s->eku);
+	X509_EXTENSION_free(s->aki);
+	free(s);
+}
+
+const char *
+signer_chain_pem(const struct signer *s)
+{
+	return s->chain_pem;
+}
+
+const char *
+signer_root_pem(const struct signer *s)
+{
+	return s->root_pem;
+}
+
+void
+sign_resp_clear(struct sign_resp *r)
+{
+	if (r == NULL)
+		return;
+	free(r->der);
+	free(r->spki_hash);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Checks the caller's half of the request: 1..ANVIL_MAX_IDENTIFIERS
+ * distinct valid names and a validity window X.509 can express.  A
+ * failure here is the caller's bug, not the client's: ANVIL_EINVAL.
+ */
+static int
+req_check(const struct sign_req *req)
+{
+	size_t	 i, j;
+
+	if (req->names == NULL || req->n_names == 0 ||
+	    req->n_names > ANVIL_MAX_IDENTIFIERS)
+		return ANVIL_EINVAL;
+	for (i = 0; i < req->n_names; i++) {
+		if (anvil_dns_name_check(req->names[i], 1) != 0)
+			return ANVIL_EINVAL;
+		/* Quadratic, but n is at most ANVIL_MAX_IDENTIFIERS. */
+		for (j = 0; j < i; j++)
+			if (strcmp(req->names[i], req->names[j]) == 0)
+				return ANVIL_EINVAL;
+	}
+	if (req->not_before < 0 || req->not_after <= req->not_before ||
+	    req->not_after > TIME_MAX)
+		return ANVIL_EINVAL;
+	return 0;
+}
+
+/*
+ * Returns 0 when the CSR's names (deduplicated by anvil_csr_names) and the
+ * request's names (distinct, by req_check) are the same set, else
+ * ANVIL_ECSR.  Equal counts plus inclusion one way is equality.
+ */
+static int
+names_match(char **csr_names, const struct sign_req *req)
+{
+	size_t	 n, i, j;
+
+	for (n = 0; csr_names[n] != NULL; n++)
+		continue;
+	if (n != req->n_names)
+		return ANVIL_ECSR;
+	for (i = 0; i < req->n_names; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(req->names[i], csr_names[j]) == 0)
+				break;
+		if (j == n)
+			return ANVIL_ECSR;
+	}
+	return 0;
+}
+
+/*
+ * Accepts the CSR's key when it is RSA of 2048 to 4096 bits with the
+ * rsaEncryption algorithm, or EC on a named P-256 or P-384 curve.  The
+ * check reads both the encoded algorithm (which is what gets copied into
+ * the certificate) and the decoded key (which anvil_csr_verify used).
+ * Sets *ret_rsa.  Returns 0 or ANVIL_ECSR.
+ */
+static int
+key_check(X509_REQ *csr, int *ret_rsa)
+{
+	X509_PUBKEY		*pub;
+	EVP_PKEY		*pkey;
+	ASN1_OBJECT		*alg = NULL;
+	X509_ALGOR		*pa = NULL;
+	const ASN1_OBJECT	*pobj;
+	const void		*pval;
+	int			 ptype, bits, curve;
+
+	pub = X509_REQ_get_X509_PUBKEY(csr);
+	pkey = X509_REQ_get0_pubkey(csr);
+	if (pub == NULL || pkey == NULL)
+		return ANVIL_ECSR;
+	if (!X509_PUBKEY_get0_param(&alg, NULL, NULL, &pa, pub))
+		return ANVIL_ECSR;
+	X509_ALGOR_get0(&pobj, &ptype, &pval, pa);
+	bits = EVP_PKEY_get_bits(pkey);
+
+	switch (OBJ_obj2nid(alg)) {
+	case NID_rsaEncryption:
+		if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
+			return ANVIL_ECSR;
+		if (bits < ANVIL_MIN_RSA_BITS || bits > ANVIL_MAX_RSA_BITS)
+			return ANVIL_ECSR;
+		*ret_rsa = 1;
+		return 0;
+	case NID_X9_62_id_ecPublicKey:
+		if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC)
+			return ANVIL_ECSR;
+		/* RFC 5480 §2.1.1: namedCurve only. */
+		if (ptype != V_ASN1_OBJECT || pval == NULL)
+			return ANVIL_ECSR;
+		curve = OBJ_obj2nid(pval);
+		if (!(curve == NID_X9_62_prime256v1 && bits == 256) &&
+		    !(curve == NID_secp384r1 && bits == 384))
+			return ANVIL_ECSR;
+		*ret_rsa = 0;
+		return 0;
+	default:
+		return ANVIL_ECSR;
+	}
+}
+
+/*
+ * Copies the SubjectPublicKeyInfo of src into dst as encoded: algorithm,
+ * parameters (an OID or NULL, as key_check allowed) and key bits.  This
+ * avoids X509_set_pubkey, which re-encodes a decoded EVP_PKEY through the
+ * provider machinery and dominates issuance time on OpenSSL 3.0.  Also
+ * returns the key bits in *ret_pk and *ret_len (borrowed from src), for
+ * the SKI.
+ */
+static int
+pubkey_copy(X509_PUBKEY *dst, X509_PUBKEY *src, const unsigned char **ret_pk,
+    int *ret_len)
+{
+	ASN1_OBJECT		*alg = NULL, *obj = NULL, *param = NULL;
+	X509_ALGOR		*pa = NULL;
+	const ASN1_OBJECT	*pobj;
+	const void		*pval;
+	const unsigned char	*pk = NULL;
+	unsigned char		*enc = NULL;
+	int			 ptype, pklen = 0, rc = ANVIL_ENOMEM;
+
+	if (!X509_PUBKEY_get0_param(&alg, &pk, &pklen, &pa, src) ||
+	    pk == NULL || pklen <= 0) {
+		rc = ANVIL_ECSR;
+		goto out;
+	}
+	X509_ALGOR_get0(&pobj, &ptype, &pval, pa);
+	obj = OBJ_dup(alg);
+	if (obj == NULL)
+		goto out;
+	if (ptype == V_ASN1_OBJECT) {
+		param = OBJ_dup(pval);
+		if (param == NULL)
+			goto out;
+	} else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
+		rc = ANVIL_ECSR;
+		goto out;
+	}
+	enc = OPENSSL_memdup(pk, (size_t)pklen);
+	if (enc == NULL)
+		goto out;
+	if (!X509_PUBKEY_set0_param(dst, obj, ptype, param, enc, pklen)) {
+		rc = ANVIL_ECRYPTO;
+		goto out;
+	}
+	obj = param = NULL;
+	enc = NULL;
+	*ret_pk = pk;
+	*ret_len = pklen;
+	rc = 0;
+out:
+	ASN1_OBJECT_free(obj);
+	ASN1_OBJECT_free(param);
+	OPENSSL_free(enc);
+	return rc;
+}
+
+/*
+ * Adds the SKI: SHA-1 of the subjectPublicKey bits, RFC 5280 §4.2.1.2
+ * method (1).
+ */
+static int
+ski_add(X509 *x, const unsigned char *pk, int pklen)
+{
+	ASN1_OCTET_STRING	*ski = NULL;
+	uint8_t			 md[SHA_DIGEST_LENGTH];
+	int			 rc = ANVIL_ENOMEM;
+
+	if (SHA1(pk, (size_t)pklen, md) == NULL) {
+		rc = ANVIL_ECRYPTO;
+		goto out;
+	}
+	ski = ASN1_OCTET_STRING_new();
+	if (ski == NULL || !ASN1_OCTET_STRING_set(ski, md, sizeof(md)))
+		goto out;
+	if (X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0,
+	    X509V3_ADD_DEFAULT) != 1) {
+		rc = ANVIL_ECRYPTO;
+		goto out;
+	}
+	rc = 0;
+out:
+	ASN1_OCTET_STRING_free(ski);
+	return rc;
+}
+
+/*
+ * Sets the subject and SAN: CN is the first name that fits in 64
+ * characters; with none, the subject is empty and the SAN critical (RFC
+ * 5280 §4.2.1.6).  The SAN lists every name as a dNSName in request order.
+ */
+static int
+names_add(X509 *x, const struct sign_req *req)
+{
+	GENERAL_NAMES	*gens = NULL;
+	GENERAL_NAME	*gen;
+	const char	*cn = NULL;
+	size_t		 i;
+	int		 rc = ANVIL_ENOMEM;
+
+	for (i = 0; i < req->n_names && cn == NULL; i++)
+		if (strlen(req->names[i]) <= CN_MAX)
+			cn = req->names[i];
+	if (cn != NULL && !X509_NAME_add_entry_by_NID(
+	    X509_get_subject_name(x), NID_commonName, MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0))
+		goto out;
+
+	gens = sk_GENERAL_NAME_new_reserve(NULL, (int)req->n_names);
+	if (gens == NULL)
+		goto out;
+	for (i = 0; i < req->n_names; i++) {
+		gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_DNS,
+		    req->names[i], 0);
+		if (gen == NULL)
+			goto out;
+		(void)sk_GENERAL_NAME_push(gens, gen);	/* reserved */
+	}
+	if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, cn == NULL,
+	    X509V3_ADD_DEFAULT) != 1) {
+		rc = ANVIL_ECRYPTO;
+		goto out;
+	}
+	rc = 0;
+out:
+	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
+/* Builds and signs the leaf for a checked CSR and request into *ret. */
+static int
+leaf_build(struct signer *s, X509_REQ *csr, const struct sign_req *req,
+    int rsa, X509 **ret)
+{
+	X509			*x = NULL;
+	const unsigned char	*pk = NULL;
+	int			 pklen = 0, rc = ANVIL_ENOMEM;
+
+	x = X509_new();
+	if (x == NULL)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (!X509_set_version(x, X509_VERSION_3))
+		goto out;
+	rc = signer__serial_set(x);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (!X509_set_issuer_name(x, X509_get_subject_name(s->inter)))
+		goto out;
+	if (ASN1_TIME_set(X509_getm_notBefore(x),
+	    (time_t)req->not_before) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x),
+	    (time_t)req->not_after) == NULL)
+		goto out;
+	rc = pubkey_copy(X509_get_X509_PUBKEY(x),
+	    X509_REQ_get_X509_PUBKEY(csr), &pk, &pklen);
+	if (rc != 0)
+		goto out;
+	rc = names_add(x, req);
+	if (rc != 0)
+		goto out;
+
+	rc = ANVIL_ECRYPTO;
+	if (!X509_add_ext(x, s->bc, -1) ||
+	    !X509_add_ext(x, rsa ? s->ku_rsa : s->ku_ec, -1) ||
+	    !X509_add_ext(x, s->eku, -1))
+		goto out;
+	rc = ski_add(x, pk, pklen);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (!X509_add_ext(x, s->aki, -1))
+		goto out;
+	if (X509_sign(x, s->key, s->md) <= 0)
+		goto out;
+	*ret = x;
+	x = NULL;
+	rc = 0;
+out:
+	X509_free(x);
+	return rc;
+}
+
+/*
+ * Fills r from the signed leaf: DER (malloc), serial hex, and the
+ * base64url SHA-256 of its SubjectPublicKeyInfo DER.
+ */
+static int
+resp_fill(X509 *x, const struct sign_req *req, struct sign_resp *r)
+{
+	unsigned char	*p, *spki = NULL;
+	uint8_t		 md[SHA256_DIGEST_LENGTH];
+	int		 len, rc = ANVIL_ECRYPTO;
+
+	len = i2d_X509(x, NULL);
+	if (len <= 0)
+		goto out;
+	r->der = malloc((size_t)len);
+	if (r->der == NULL) {
+		rc = ANVIL_ENOMEM;
+		goto out;
+	}
+	p = r->der;
+	if (i2d_X509(x, &p) != len)
+		goto out;
+	r->der_len = (size_t)len;
+
+	rc = anvil_cert_serial_hex(x, r->serial);
+	if (rc != 0)
+		goto out;
+
+	rc = ANVIL_ECRYPTO;
+	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+	if (len <= 0)
+		goto out;
+	if (SHA256(spki, (size_t)len, md) == NULL)
+		goto out;
+	rc = anvil_b64url_encode(md, sizeof(md), &r->spki_hash);
+	if (rc != 0)
+		goto out;
+	r->not_before = req->not_before;
+	r->not_after = req->not_after;
+out:
+	OPENSSL_free(spki);
+	return rc;
+}
+
+int
+signer_issue(struct signer *s, const struct sign_req *req,
+    struct sign_resp *ret)
+{
+	struct sign_resp	 r;
+	X509_REQ		*csr = NULL;
+	X509			*x = NULL;
+	char			**names = NULL;
+	int			 rsa = 0, rc;
+
+	memset(&r, 0, sizeof(r));
+	if (s == NULL || req == NULL || ret == NULL)
+		return ANVIL_EINVAL;
+	rc = req_check(req);
+	if (rc != 0)
+		goto out;
+
+	/* The CSR comes from the network (finalize): bound it first. */
+	rc = ANVIL_ECSR;
+	if (req->csr_der == NULL || req->csr_len == 0 ||
+	    req->csr_len > ANVIL_MAX_CSR_DER)
+		goto out;
+	rc = anvil_csr_parse(req->csr_der, req->csr_len, &csr);
+	if (rc == 0)
+		rc = anvil_csr_verify(csr);
+	if (rc == 0)
+		rc = anvil_csr_names(csr, ANVIL_MAX_IDENTIFIERS, &names);
+	if (rc == 0)
+		rc = names_match(names, req);
+	if (rc == 0)
+		rc = key_check(csr, &rsa);
+	if (rc != 0) {
+		if (rc != ANVIL_ENOMEM)
+			rc = ANVIL_ECSR;
+		goto out;
+	}
+
+	rc = leaf_build(s, csr, req, rsa, &x);
+	if (rc == 0)
+		rc = resp_fill(x, req, &r);
+	if (rc != 0)
+		goto out;
+	*ret = r;
+	memset(&r, 0, sizeof(r));
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	sign_resp_clear(&r);
+	X509_free(x);
+	X509_REQ_free(csr);
+	anvil_strv_free(names);
+	return rc;
+}
+
+int
+signer_chain_for(const struct signer *s, const uint8_t *der, size_t len,
+    char **ret)
+{
+	const unsigned char	*p = der;
+	X509			*x = NULL;
+	char			*leaf = NULL, *out = NULL;
+	size_t			 a, b;
+	int			 rc = ANVIL_ECERT;
+
+	if (s == NULL || der == NULL || ret == NULL)
+		return ANVIL_EINVAL;
+	if (len == 0 || len > LEAF_DER_MAX)
+		goto out;
+	x = d2i_X509(NULL, &p, (long)len);
+	if (x == NULL || p != der + len)
+		goto out;
+	rc = signer__cert_pem(x, &leaf);
+	if (rc != 0)
+		goto out;
+	a = strlen(leaf);
+	b = strlen(s->chain_pem);
+	out = malloc(a + b + 1);
+	if (out == NULL) {
+		rc = ANVIL_ENOMEM;
+		goto out;
+	}
+	memcpy(out, leaf, a);
+	memcpy(out + a, s->chain_pem, b + 1);
+	*ret = out;
+	rc = 0;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	X509_free(x);
+	free(leaf);
+	return rc;
+}

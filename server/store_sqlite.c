@@ -1,2 +1,1552 @@
-/* store_sqlite.c - placeholder until the module lands. */
+/*
+ * store_sqlite.c - the storage authority (store.h) on SQLite 3.
+ *
+ * One struct store is one connection (opened SQLITE_OPEN_NOMUTEX: it is
+ * used from one thread).  The database runs in WAL mode with
+ * synchronous=FULL, so a commit is on disk before it returns: a
+ * certificate handed out is never lost.  Every statement is prepared once,
+ * at open, and kept in s->st[]; after each use it is reset and its
+ * bindings cleared, so no statement holds a read snapshot or a pointer to
+ * the caller's memory between calls.
+ *
+ * Writes that touch several rows (an authorization and its challenges, an
+ * order and its names and authorization links) run inside a transaction
+ * of their own when the caller has none open, else inside a savepoint, so
+ * they are atomic either way.  The schema and its migrations are in
+ * store_schema.h; docs/internals/store.md describes both.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "anvil/error.h"
 #include "model.h"
+#include "store.h"
+#include "store_schema.h"
+
+/* How long a connection waits for another one's write lock, in ms. */
+#define STORE_BUSY_MS	5000
+
+enum st {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_ACCT_INSERT,
+	ST_ACCT_GET,
+	ST_ACCT_BY_THUMB,
+	ST_ACCT_UPDATE,
+	ST_AUTHZ_INSERT,
+	ST_AUTHZ_GET,
+	ST_AUTHZ_UPDATE,
+	ST_AUTHZ_REUSE,
+	ST_AUTHZ_HAS_VALID,
+	ST_CHALL_INSERT,
+	ST_CHALL_LIST,
+	ST_CHALL_UPDATE,
+	ST_CHALL_FIND,
+	ST_ORDER_INSERT,
+	ST_ORDER_NAME_INSERT,
+	ST_ORDER_AUTHZ_INSERT,
+	ST_ORDER_GET,
+	ST_ORDER_NAMES,
+	ST_ORDER_AUTHZS,
+	ST_ORDER_UPDATE,
+	ST_ORDER_LIST,
+	ST_ORDER_BY_AUTHZ,
+	ST_CERT_INSERT,
+	ST_CERT_GET,
+	ST_CERT_REVOKE,
+	ST_CERT_EXISTS,
+	ST__MAX
+};
+
+#define AUTHZ_COLS	"id, acct_id, ident, wildcard, status, expires"
+#define ACCT_COLS	"id, jwk, thumbprint, status, contact, tos_agreed," \
+			" created"
+
+static const char *const st_sql[ST__MAX] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT store_write",
+	[ST_RELEASE] = "RELEASE store_write",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO store_write",
+
+	[ST_ACCT_INSERT] = "INSERT INTO accounts (" ACCT_COLS ")"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_ACCT_GET] = "SELECT " ACCT_COLS " FROM accounts WHERE id = ?1",
+	[ST_ACCT_BY_THUMB] = "SELECT " ACCT_COLS " FROM accounts"
+	    " WHERE thumbprint = ?1",
+	[ST_ACCT_UPDATE] = "UPDATE accounts SET jwk = ?2, thumbprint = ?3,"
+	    " status = ?4, contact = ?5, tos_agreed = ?6 WHERE id = ?1",
+
+	[ST_AUTHZ_INSERT] = "INSERT INTO authzs (" AUTHZ_COLS ")"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_AUTHZ_GET] = "SELECT " AUTHZ_COLS " FROM authzs WHERE id = ?1",
+	[ST_AUTHZ_UPDATE] = "UPDATE authzs SET status = ?2, expires = ?3"
+	    " WHERE id = ?1",
+	/* Valid first, then the one expiring last (store.h). */
+	[ST_AUTHZ_REUSE] = "SELECT " AUTHZ_COLS " FROM authzs"
+	    " WHERE acct_id = ?1 AND ident = ?2 AND wildcard = ?3"
+	    " AND status IN ('valid', 'pending') AND expires > ?4"
+	    " ORDER BY status = 'valid' DESC, expires DESC LIMIT 1",
+	[ST_AUTHZ_HAS_VALID] = "SELECT 1 FROM authzs"
+	    " WHERE acct_id = ?1 AND ident = ?2 AND wildcard = ?3"
+	    " AND status = 'valid' AND expires > ?4 LIMIT 1",
+
+	[ST_CHALL_INSERT] = "INSERT INTO challenges (id, authz_id, position,"
+	    " type, token, status, validated, error)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_CHALL_LIST] = "SELECT id, type, token, status, validated, error"
+	    " FROM challenges WHERE authz_id = ?1 ORDER BY position",
+	[ST_CHALL_UPDATE] = "UPDATE challenges SET status = ?3,"
+	    " validated = ?4, error = ?5 WHERE id = ?1 AND authz_id = ?2",
+	[ST_CHALL_FIND] = "SELECT authz_id FROM challenges WHERE id = ?1",
+
+	[ST_ORDER_INSERT] = "INSERT INTO orders (id, acct_id, status,"
+	    " expires, not_before, not_after, error, cert_serial, created)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_ORDER_NAME_INSERT] = "INSERT INTO order_names"
+	    " (order_id, position, name) VALUES (?1, ?2, ?3)",
+	[ST_ORDER_AUTHZ_INSERT] = "INSERT INTO order_authzs"
+	    " (order_id, position, authz_id) VALUES (?1, ?2, ?3)",
+	[ST_ORDER_GET] = "SELECT id, acct_id, status, expires, not_before,"
+	    " not_after, error, cert_serial, created FROM orders"
+	    " WHERE id = ?1",
+	[ST_ORDER_NAMES] = "SELECT name FROM order_names WHERE order_id = ?1"
+	    " ORDER BY position",
+	[ST_ORDER_AUTHZS] = "SELECT authz_id FROM order_authzs"
+	    " WHERE order_id = ?1 ORDER BY position",
+	[ST_ORDER_UPDATE] = "UPDATE orders SET status = ?2, error = ?3,"
+	    " cert_serial = ?4 WHERE id = ?1",
+	[ST_ORDER_LIST] = "SELECT id FROM orders WHERE acct_id = ?1"
+	    " ORDER BY created, seq LIMIT ?3 OFFSET ?2",
+	[ST_ORDER_BY_AUTHZ] = "SELECT id FROM orders WHERE id IN"
+	    " (SELECT order_id FROM order_authzs WHERE authz_id = ?1)"
+	    " ORDER BY seq",
+
+	[ST_CERT_INSERT] = "INSERT INTO certs (serial, acct_id, order_id, der,"
+	    " names, spki_hash, not_before, not_after, revoked_at, reason)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_CERT_GET] = "SELECT serial, acct_id, order_id, der, names,"
+	    " spki_hash, not_before, not_after, revoked_at, reason"
+	    " FROM certs WHERE serial = ?1",
+	[ST_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?2, reason = ?3"
+	    " WHERE serial = ?1 AND revoked_at IS NULL",
+	[ST_CERT_EXISTS] = "SELECT 1 FROM certs WHERE serial = ?1",
+};
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST__MAX];	/* prepared at open, never NULL */
+};
+
+/*
+ * Binds parameters with a sticky error, so that a run of bindings is
+ * checked once.  Text and blobs are bound SQLITE_STATIC: they must live
+ * until the statement is reset, which every caller does before returning.
+ */
+struct binder {
+	sqlite3_stmt	*st;
+	int		 rc;	/* first sqlite3_bind_* failure, or SQLITE_OK */
+};
+
+/* Reads the columns of a row with a sticky error (any column of the wrong
+ * type, a NULL where none may be, or an allocation failure). */
+struct reader {
+	sqlite3_stmt	*st;
+	int		 err;	/* 0 or ANVIL_EDB */
+};
+
+/*
+ * Maps an SQLite result code to ours: a UNIQUE or PRIMARY KEY conflict is
+ * ANVIL_EEXIST, anything else ANVIL_EDB.  Needs extended result codes,
+ * which store_open() turns on.
+ */
+static int
+map_err(int rc)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return ANVIL_EEXIST;
+	default:
+		return ANVIL_EDB;
+	}
+}
+
+/* Returns statement st to its initial state with no bindings.  Accepts
+ * NULL.  The result of reset repeats the last step's, which the caller has
+ * seen already. */
+static void
+done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+}
+
+/* Steps a statement that returns no row, then resets it.  Returns 0,
+ * ANVIL_EEXIST or ANVIL_EDB. */
+static int
+run(sqlite3_stmt *st)
+{
+	int	 rc, err = 0;
+
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		err = rc == SQLITE_ROW ? ANVIL_EDB : map_err(rc);
+	done(st);
+	return err;
+}
+
+/* Steps a query expected to return one row.  Returns 1 with a row to
+ * read, 0 when there is none, or ANVIL_EDB. */
+static int
+step_row(sqlite3_stmt *st)
+{
+	int	 rc;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return ANVIL_EDB;
+}
+
+static void
+b_text(struct binder *b, int i, const char *v)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	if (v == NULL)
+		b->rc = sqlite3_bind_null(b->st, i);
+	else
+		b->rc = sqlite3_bind_text(b->st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Binds v, or NULL for the empty string ("" means "none" in model.h). */
+static void
+b_text_opt(struct binder *b, int i, const char *v)
+{
+	b_text(b, i, v != NULL && v[0] != '\0' ? v : NULL);
+}
+
+static void
+b_int(struct binder *b, int i, int64_t v)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	b->rc = sqlite3_bind_int64(b->st, i, v);
+}
+
+/* Binds v, or NULL for 0 ("not set"). */
+static void
+b_int_opt(struct binder *b, int i, int64_t v)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	if (v == 0)
+		b->rc = sqlite3_bind_null(b->st, i);
+	else
+		b->rc = sqlite3_bind_int64(b->st, i, v);
+}
+
+static void
+b_blob(struct binder *b, int i, const void *v, size_t len)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	b->rc = sqlite3_bind_blob64(b->st, i, v, len, SQLITE_STATIC);
+}
+
+/* Returns the text of column i, or NULL for a NULL column when nullable
+ * (else an error).  The pointer is SQLite's, valid until the next step. */
+static const char *
+r_text(struct reader *r, int i, int nullable, size_t *ret_len)
+{
+	const unsigned char	*t;
+	int			 type, n;
+
+	*ret_len = 0;
+	if (r->err != 0)
+		return NULL;
+	type = sqlite3_column_type(r->st, i);
+	if (type == SQLITE_NULL) {
+		if (!nullable)
+			r->err = ANVIL_EDB;
+		return NULL;
+	}
+	if (type != SQLITE_TEXT) {
+		r->err = ANVIL_EDB;
+		return NULL;
+	}
+	t = sqlite3_column_text(r->st, i);
+	n = sqlite3_column_bytes(r->st, i);
+	/* NULL here is an allocation failure; an embedded NUL is not ours. */
+	if (t == NULL || n < 0 || strlen((const char *)t) != (size_t)n) {
+		r->err = ANVIL_EDB;
+		return NULL;
+	}
+	*ret_len = (size_t)n;
+	return (const char *)t;
+}
+
+/* Returns the text of the non-NULL column i (a status or type name, for
+ * the *_parse() functions of model.h), or NULL on error. */
+static const char *
+r_name(struct reader *r, int i)
+{
+	size_t	 n;
+
+	return r_text(r, i, 0, &n);
+}
+
+/* Returns a malloc'd copy of text column i (caller frees), or NULL for a
+ * NULL column when nullable.  NULL on error too, with r->err set. */
+static char *
+r_strdup(struct reader *r, int i, int nullable)
+{
+	const char	*t;
+	char		*p;
+	size_t		 n;
+
+	t = r_text(r, i, nullable, &n);
+	if (t == NULL)
+		return NULL;
+	p = malloc(n + 1);
+	if (p == NULL) {
+		r->err = ANVIL_EDB;
+		return NULL;
+	}
+	memcpy(p, t, n + 1);
+	return p;
+}
+
+/* Copies text column i into the fixed array dst of size bytes; a NULL
+ * column gives "" when nullable.  Too long is an error. */
+static void
+r_fixed(struct reader *r, int i, int nullable, char *dst, size_t size)
+{
+	const char	*t;
+	size_t		 n;
+
+	dst[0] = '\0';
+	t = r_text(r, i, nullable, &n);
+	if (t == NULL)
+		return;
+	if (n == 0 || n >= size) {
+		r->err = ANVIL_EDB;
+		return;
+	}
+	memcpy(dst, t, n + 1);
+}
+
+/* Returns integer column i; a NULL column gives 0 when nullable. */
+static int64_t
+r_int(struct reader *r, int i, int nullable)
+{
+	int	 type;
+
+	if (r->err != 0)
+		return 0;
+	type = sqlite3_column_type(r->st, i);
+	if (type == SQLITE_NULL && nullable)
+		return 0;
+	if (type != SQLITE_INTEGER) {
+		r->err = ANVIL_EDB;
+		return 0;
+	}
+	return sqlite3_column_int64(r->st, i);
+}
+
+/* Returns integer column i, which must be 0 or 1. */
+static bool
+r_bool(struct reader *r, int i)
+{
+	int64_t	 v;
+
+	v = r_int(r, i, 0);
+	if (v != 0 && v != 1)
+		r->err = ANVIL_EDB;
+	return v == 1;
+}
+
+/* True when the fixed array s of size bytes holds a non-empty string. */
+static int
+fixed_ok(const char *s, size_t size)
+{
+	return s[0] != '\0' && memchr(s, '\0', size) != NULL;
+}
+
+/* True when the fixed array s of size bytes is NUL-terminated. */
+static int
+fixed_opt_ok(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+/* Frees a NULL-terminated array of strings.  Accepts NULL.  Kept here
+ * rather than calling libanvil so that the store links on its own; it
+ * frees what anvil_strv_free() frees. */
+static void
+strv_free(char **v)
+{
+	size_t	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Collects column 0 (text) of the rows of the bound query st into a new
+ * NULL-terminated array *ret (free each string and the array), at most max
+ * strings; *ret_n is their count and *ret_more, if not NULL, is set to 1
+ * when another row follows.  The caller resets st.  Returns 0 or ANVIL_EDB.
+ */
+static int
+collect(sqlite3_stmt *st, size_t max, char ***ret, size_t *ret_n,
+    int *ret_more)
+{
+	struct reader	 r = { st, 0 };
+	char		**v = NULL, **nv;
+	size_t		 n = 0, cap = 0;
+	int		 rc, err = 0, more = 0;
+
+	v = calloc(1, sizeof(*v));
+	if (v == NULL) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	cap = 1;
+	for (;;) {
+		rc = step_row(st);
+		if (rc < 0) {
+			err = rc;
+			goto out;
+		}
+		if (rc == 0)
+			break;
+		if (n == max) {
+			more = 1;
+			break;
+		}
+		if (n + 1 == cap) {
+			if (cap > SIZE_MAX / 2 / sizeof(*v)) {
+				err = ANVIL_EDB;
+				goto out;
+			}
+			nv = realloc(v, cap * 2 * sizeof(*v));
+			if (nv == NULL) {
+				err = ANVIL_EDB;
+				goto out;
+			}
+			v = nv;
+			cap *= 2;
+		}
+		v[n] = r_strdup(&r, 0, 0);
+		if (r.err != 0) {
+			err = r.err;
+			goto out;
+		}
+		v[++n] = NULL;
+	}
+	*ret = v;
+	v = NULL;
+	*ret_n = n;
+	if (ret_more != NULL)
+		*ret_more = more;
+out:
+	strv_free(v);
+	return err;
+}
+
+/*
+ * Opens the atomic scope of a multi-row write: a transaction when the
+ * caller has none open (*ret_nested = 0), else a savepoint inside the
+ * caller's (*ret_nested = 1).  Returns 0 or ANVIL_EDB.
+ */
+static int
+wr_begin(struct store *s, int *ret_nested)
+{
+	int	 nested, err;
+
+	nested = !sqlite3_get_autocommit(s->db);
+	err = run(s->st[nested ? ST_SAVEPOINT : ST_BEGIN]);
+	if (err != 0)
+		return ANVIL_EDB;
+	*ret_nested = nested;
+	return 0;
+}
+
+/*
+ * Closes the scope opened by wr_begin(): commits or releases it when err
+ * is 0, else undoes it.  Returns err, or ANVIL_EDB when the commit fails
+ * (the writes are undone then).
+ */
+static int
+wr_end(struct store *s, int nested, int err)
+{
+	if (err == 0) {
+		err = run(s->st[nested ? ST_RELEASE : ST_COMMIT]);
+		if (err != 0)
+			err = ANVIL_EDB;
+	}
+	if (err == 0 || sqlite3_get_autocommit(s->db))
+		return err;
+	/* An I/O error may have rolled everything back already (above). */
+	if (nested) {
+		(void)run(s->st[ST_ROLLBACK_TO]);
+		(void)run(s->st[ST_RELEASE]);
+	} else
+		(void)run(s->st[ST_ROLLBACK]);
+	return err;
+}
+
+/* Runs a PRAGMA returning one row and copies its text into buf. */
+static int
+pragma_text(sqlite3 *db, const char *sql, char *buf, size_t size)
+{
+	sqlite3_stmt		*st = NULL;
+	struct reader		 r = { NULL, 0 };
+	int			 err = ANVIL_EDB;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (step_row(st) != 1)
+		goto out;
+	r.st = st;
+	r_fixed(&r, 0, 0, buf, size);
+	err = r.err;
+out:
+	(void)sqlite3_finalize(st);
+	return err;
+}
+
+/* Runs a PRAGMA returning one integer into *ret. */
+static int
+pragma_int(sqlite3 *db, const char *sql, int64_t *ret)
+{
+	sqlite3_stmt	*st = NULL;
+	struct reader	 r = { NULL, 0 };
+	int64_t		 v;
+	int		 err = ANVIL_EDB;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (step_row(st) != 1)
+		goto out;
+	r.st = st;
+	v = r_int(&r, 0, 0);
+	if (r.err != 0)
+		goto out;
+	*ret = v;
+	err = 0;
+out:
+	(void)sqlite3_finalize(st);
+	return err;
+}
+
+static int
+exec(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return ANVIL_EDB;
+	return 0;
+}
+
+/*
+ * Applies the migrations above the database's user_version in one
+ * IMMEDIATE transaction, so that two processes opening a new database at
+ * once migrate it once.  A database newer than this program is refused.
+ * Returns 0 or ANVIL_EDB.
+ */
+static int
+migrate(sqlite3 *db)
+{
+	char	 sql[64];
+	int64_t	 version = 0;
+	int	 i, err;
+
+	err = exec(db, "BEGIN IMMEDIATE");
+	if (err != 0)
+		return err;
+	err = pragma_int(db, "PRAGMA user_version", &version);
+	if (err != 0)
+		goto out;
+	if (version < 0 || version > STORE_SCHEMA_VERSION) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	for (i = (int)version; i < STORE_SCHEMA_VERSION; i++) {
+		err = exec(db, store_migrations[i]);
+		if (err != 0)
+			goto out;
+	}
+	if (version < STORE_SCHEMA_VERSION) {
+		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    STORE_SCHEMA_VERSION);
+		err = exec(db, sql);
+		if (err != 0)
+			goto out;
+	}
+	err = exec(db, "COMMIT");
+out:
+	if (err != 0 && !sqlite3_get_autocommit(db))
+		(void)exec(db, "ROLLBACK");
+	return err;
+}
+
+/*
+ * Creates the database file, if absent, readable by its owner only: it
+ * holds account data.  SQLite gives its -wal and -shm files the mode of
+ * the database file.  An existing file keeps the mode its owner chose.
+ */
+static int
+create_private(const char *path)
+{
+	int	 fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return ANVIL_EDB;
+	if (close(fd) == -1)
+		return ANVIL_EDB;
+	return 0;
+}
+
+/* Sets the connection up: pragmas, then migrations. */
+static int
+configure(sqlite3 *db, int memory)
+{
+	char	 mode[16];
+	int64_t	 version = 0;
+	int	 err;
+
+	if (sqlite3_extended_result_codes(db, 1) != SQLITE_OK)
+		return ANVIL_EDB;
+	if (sqlite3_busy_timeout(db, STORE_BUSY_MS) != SQLITE_OK)
+		return ANVIL_EDB;
+	/* Refuse writes to sqlite_master and other ways to corrupt the file
+	 * through SQL. */
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) !=
+	    SQLITE_OK)
+		return ANVIL_EDB;
+	/* The first read: fails here (SQLITE_NOTADB) on a foreign file.  A
+	 * database of a newer schema is left as it is, journal mode too. */
+	err = pragma_int(db, "PRAGMA user_version", &version);
+	if (err != 0)
+		return err;
+	if (version < 0 || version > STORE_SCHEMA_VERSION)
+		return ANVIL_EDB;
+	err = pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	if (err != 0)
+		return err;
+	if (strcmp(mode, memory ? "memory" : "wal") != 0)
+		return ANVIL_EDB;
+	err = exec(db, "PRAGMA synchronous = FULL");
+	if (err != 0)
+		return err;
+	/* Outside any transaction, or it is silently ignored. */
+	err = exec(db, "PRAGMA foreign_keys = ON");
+	if (err != 0)
+		return err;
+	return migrate(db);
+}
+
+int
+store_open(const char *path, struct store **ret)
+{
+	struct store	*s = NULL;
+	int		 memory, i, err = ANVIL_EDB;
+
+	if (path == NULL || ret == NULL)
+		return ANVIL_EINVAL;
+	memory = strcmp(path, ":memory:") == 0;
+	if (!memory) {
+		err = create_private(path);
+		if (err != 0)
+			goto out;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	/* On failure db may still be set and is closed below. */
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	err = configure(s->db, memory);
+	if (err != 0)
+		goto out;
+	for (i = 0; i < ST__MAX; i++) {
+		if (sqlite3_prepare_v3(s->db, st_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK ||
+		    s->st[i] == NULL) {
+			err = ANVIL_EDB;
+			goto out;
+		}
+	}
+	*ret = s;
+	s = NULL;
+	err = 0;
+out:
+	store_close(s);
+	return err;
+}
+
+void
+store_close(struct store *s)
+{
+	int	 i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < ST__MAX; i++)
+		(void)sqlite3_finalize(s->st[i]);
+	/* Rolls back an open transaction; the _v2 form frees the handle
+	 * even if something were still unfinalized. */
+	(void)sqlite3_close_v2(s->db);
+	free(s);
+}
+
+int
+store_begin(struct store *s)
+{
+	return run(s->st[ST_BEGIN]) == 0 ? 0 : ANVIL_EDB;
+}
+
+/* On failure the transaction is rolled back: none is open afterwards. */
+int
+store_commit(struct store *s)
+{
+	if (run(s->st[ST_COMMIT]) == 0)
+		return 0;
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s->st[ST_ROLLBACK]);
+	return ANVIL_EDB;
+}
+
+/* Rolling back with no transaction open is a no-op (0), so that cleanup
+ * paths may call it unconditionally. */
+int
+store_rollback(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return 0;
+	return run(s->st[ST_ROLLBACK]) == 0 ? 0 : ANVIL_EDB;
+}
+
+/* Accounts. */
+
+static int
+acct_check(const struct acct *a)
+{
+	if (a == NULL || !fixed_ok(a->id, sizeof(a->id)) || a->jwk == NULL ||
+	    !fixed_ok(a->thumbprint, sizeof(a->thumbprint)) ||
+	    a->contact == NULL || (int)a->status < 0 ||
+	    a->status >= ACCT__MAX)
+		return ANVIL_EINVAL;
+	return 0;
+}
+
+int
+store_acct_insert(struct store *s, const struct acct *a)
+{
+	sqlite3_stmt	*st = s->st[ST_ACCT_INSERT];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 err;
+
+	err = acct_check(a);
+	if (err != 0)
+		return err;
+	b_text(&b, 1, a->id);
+	b_text(&b, 2, a->jwk);
+	b_text(&b, 3, a->thumbprint);
+	b_text(&b, 4, acct_status_name(a->status));
+	b_text(&b, 5, a->contact);
+	b_int(&b, 6, a->tos_agreed);
+	b_int(&b, 7, a->created);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return run(st);
+}
+
+/* Looks one account up by the text key bound to ?1 of st. */
+static int
+acct_get_by(sqlite3_stmt *st, const char *key, struct acct *ret)
+{
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	int		 rc, err = ANVIL_EDB;
+
+	if (ret == NULL)
+		return ANVIL_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	if (key == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, key);
+	if (b.rc != SQLITE_OK)
+		goto out;
+	rc = step_row(st);
+	if (rc <= 0) {
+		err = rc == 0 ? ANVIL_ENOENT : rc;
+		goto out;
+	}
+	r_fixed(&r, 0, 0, ret->id, sizeof(ret->id));
+	ret->jwk = r_strdup(&r, 1, 0);
+	r_fixed(&r, 2, 0, ret->thumbprint, sizeof(ret->thumbprint));
+	ret->status = acct_status_parse(r_name(&r, 3));
+	ret->contact = r_strdup(&r, 4, 0);
+	ret->tos_agreed = r_bool(&r, 5);
+	ret->created = r_int(&r, 6, 0);
+	err = r.err;
+	if (err == 0 && ret->status == ACCT__MAX)
+		err = ANVIL_EDB;
+out:
+	done(st);
+	if (err != 0)
+		acct_clear(ret);
+	return err;
+}
+
+int
+store_acct_get(struct store *s, const char *id, struct acct *ret)
+{
+	return acct_get_by(s->st[ST_ACCT_GET], id, ret);
+}
+
+int
+store_acct_find_by_thumbprint(struct store *s, const char *thumbprint,
+    struct acct *ret)
+{
+	return acct_get_by(s->st[ST_ACCT_BY_THUMB], thumbprint, ret);
+}
+
+int
+store_acct_update(struct store *s, const struct acct *a)
+{
+	sqlite3_stmt	*st = s->st[ST_ACCT_UPDATE];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 err;
+
+	err = acct_check(a);
+	if (err != 0)
+		return err;
+	b_text(&b, 1, a->id);
+	b_text(&b, 2, a->jwk);
+	b_text(&b, 3, a->thumbprint);
+	b_text(&b, 4, acct_status_name(a->status));
+	b_text(&b, 5, a->contact);
+	b_int(&b, 6, a->tos_agreed);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	err = run(st);
+	if (err == 0 && sqlite3_changes(s->db) == 0)
+		err = ANVIL_ENOENT;
+	return err;
+}
+
+/* Authorizations. */
+
+static int
+chall_check(const struct chall *c)
+{
+	if (!fixed_ok(c->id, sizeof(c->id)) ||
+	    !fixed_ok(c->token, sizeof(c->token)) ||
+	    (int)c->type < 0 || c->type >= CHALL_TYPE__MAX ||
+	    (int)c->status < 0 || c->status >= CHALL__MAX)
+		return ANVIL_EINVAL;
+	return 0;
+}
+
+/* Checks what insert and update write.  The identifier is stored without
+ * its "*." (model.h), which a leading '*' would contradict. */
+static int
+authz_check(const struct authz *a)
+{
+	size_t	 i;
+
+	if (a == NULL || !fixed_ok(a->id, sizeof(a->id)) ||
+	    !fixed_ok(a->acct_id, sizeof(a->acct_id)) || a->ident == NULL ||
+	    a->ident[0] == '\0' || a->ident[0] == '*' ||
+	    (int)a->status < 0 || a->status >= AUTHZ__MAX ||
+	    a->n_challs > AUTHZ_MAX_CHALLS)
+		return ANVIL_EINVAL;
+	for (i = 0; i < a->n_challs; i++)
+		if (chall_check(&a->challs[i]) != 0)
+			return ANVIL_EINVAL;
+	return 0;
+}
+
+static int
+chall_insert(struct store *s, const char *authz_id, size_t pos,
+    const struct chall *c)
+{
+	sqlite3_stmt	*st = s->st[ST_CHALL_INSERT];
+	struct binder	 b = { st, SQLITE_OK };
+
+	b_text(&b, 1, c->id);
+	b_text(&b, 2, authz_id);
+	b_int(&b, 3, (int64_t)pos);
+	b_text(&b, 4, chall_type_name(c->type));
+	b_text(&b, 5, c->token);
+	b_text(&b, 6, chall_status_name(c->status));
+	b_int(&b, 7, c->validated);
+	b_text(&b, 8, c->error);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return run(st);
+}
+
+int
+store_authz_insert(struct store *s, const struct authz *a)
+{
+	sqlite3_stmt	*st = s->st[ST_AUTHZ_INSERT];
+	struct binder	 b = { st, SQLITE_OK };
+	size_t		 i;
+	int		 nested = 0, err;
+
+	err = authz_check(a);
+	if (err != 0)
+		return err;
+	err = wr_begin(s, &nested);
+	if (err != 0)
+		return err;
+	b_text(&b, 1, a->id);
+	b_text(&b, 2, a->acct_id);
+	b_text(&b, 3, a->ident);
+	b_int(&b, 4, a->wildcard);
+	b_text(&b, 5, authz_status_name(a->status));
+	b_int(&b, 6, a->expires);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		err = ANVIL_EDB;
+		goto out;
+	}
+	err = run(st);
+	for (i = 0; err == 0 && i < a->n_challs; i++)
+		err = chall_insert(s, a->id, i, &a->challs[i]);
+out:
+	return wr_end(s, nested, err);
+}
+
+/*
+ * Fills ret from the current row of st (AUTHZ_COLS) and the challenges of
+ * that authorization, in their insertion order.  st must be left
+ * unstepped afterwards by the caller (it is reset there).  On error ret
+ * may hold owned members: the caller clears it.
+ */
+static int
+authz_load(struct store *s, sqlite3_stmt *st, struct authz *ret)
+{
+	sqlite3_stmt	*cs = s->st[ST_CHALL_LIST];
+	struct binder	 b = { cs, SQLITE_OK };
+	struct reader	 r = { st, 0 }, cr = { cs, 0 };
+	struct chall	*c;
+	int		 rc, err = 0;
+
+	r_fixed(&r, 0, 0, ret->id, sizeof(ret->id));
+	r_fixed(&r, 1, 0, ret->acct_id, sizeof(ret->acct_id));
+	ret->ident = r_strdup(&r, 2, 0);
+	ret->wildcard = r_bool(&r, 3);
+	ret->status = authz_status_parse(r_name(&r, 4));
+	ret->expires = r_int(&r, 5, 0);
+	if (r.err != 0 || ret->status == AUTHZ__MAX)
+		return ANVIL_EDB;
+
+	b_text(&b, 1, ret->id);
+	if (b.rc != SQLITE_OK) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	for (;;) {
+		rc = step_row(cs);
+		if (rc < 0) {
+			err = rc;
+			goto out;
+		}
+		if (rc == 0)
+			break;
+		if (ret->n_challs == AUTHZ_MAX_CHALLS) {
+			err = ANVIL_EDB;
+			goto out;
+		}
+		c = &ret->challs[ret->n_challs++];
+		r_fixed(&cr, 0, 0, c->id, sizeof(c->id));
+		c->type = chall_type_parse(r_name(&cr, 1));
+		r_fixed(&cr, 2, 0, c->token, sizeof(c->token));
+		c->status = chall_status_parse(r_name(&cr, 3));
+		c->validated = r_int(&cr, 4, 0);
+		c->error = r_strdup(&cr, 5, 1);
+		if (cr.err != 0 || c->type == CHALL_TYPE__MAX ||
+		    c->status == CHALL__MAX) {
+			err = ANVIL_EDB;
+			goto out;
+		}
+	}
+out:
+	done(cs);
+	return err;
+}
+
+/* Looks up authorization id with st (ST_AUTHZ_GET) into ret, zeroed
+ * first and cleared on error. */
+static int
+authz_get(struct store *s, const char *id, struct authz *ret)
+{
+	sqlite3_stmt	*st = s->st[ST_AUTHZ_GET];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 rc, err = ANVIL_EDB;
+
+	b_text(&b, 1, id);
+	if (b.rc != SQLITE_OK)
+		goto out;
+	rc = step_row(st);
+	if (rc <= 0) {
+		err = rc == 0 ? ANVIL_ENOENT : rc;
+		goto out;
+	}
+	err = authz_load(s, st, ret);
+out:
+	done(st);
+	if (err != 0)
+		authz_clear(ret);
+	return err;
+}
+
+int
+store_authz_get(struct store *s, const char *id, struct authz *ret)
+{
+	if (ret == NULL)
+		return ANVIL_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	if (id == NULL)
+		return ANVIL_EINVAL;
+	return authz_get(s, id, ret);
+}
+
+int
+store_authz_update(struct store *s, const struct authz *a)
+{
+	sqlite3_stmt	*st = s->st[ST_AUTHZ_UPDATE];
+	sqlite3_stmt	*cs = s->st[ST_CHALL_UPDATE];
+	struct binder	 b = { st, SQLITE_OK };
+	const struct chall *c;
+	size_t		 i;
+	int		 nested = 0, err;
+
+	err = authz_check(a);
+	if (err != 0)
+		return err;
+	err = wr_begin(s, &nested);
+	if (err != 0)
+		return err;
+	b_text(&b, 1, a->id);
+	b_text(&b, 2, authz_status_name(a->status));
+	b_int(&b, 3, a->expires);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		err = ANVIL_EDB;
+		goto out;
+	}
+	err = run(st);
+	if (err == 0 && sqlite3_changes(s->db) == 0)
+		err = ANVIL_ENOENT;
+	for (i = 0; err == 0 && i < a->n_challs; i++) {
+		c = &a->challs[i];
+		b.st = cs;
+		b_text(&b, 1, c->id);
+		b_text(&b, 2, a->id);
+		b_text(&b, 3, chall_status_name(c->status));
+		b_int(&b, 4, c->validated);
+		b_text(&b, 5, c->error);
+		if (b.rc != SQLITE_OK) {
+			done(cs);
+			err = ANVIL_EDB;
+			goto out;
+		}
+		err = run(cs);
+		if (err == 0 && sqlite3_changes(s->db) == 0)
+			err = ANVIL_ENOENT;
+	}
+out:
+	return wr_end(s, nested, err);
+}
+
+int
+store_authz_get_by_chall(struct store *s, const char *chall_id,
+    struct authz *ret, size_t *ret_idx)
+{
+	sqlite3_stmt	*st = s->st[ST_CHALL_FIND];
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	char		 authz_id[ID_LEN + 1];
+	size_t		 i;
+	int		 rc, err = ANVIL_EDB;
+
+	if (ret == NULL)
+		return ANVIL_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	if (chall_id == NULL || ret_idx == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, chall_id);
+	if (b.rc != SQLITE_OK)
+		goto out;
+	rc = step_row(st);
+	if (rc <= 0) {
+		err = rc == 0 ? ANVIL_ENOENT : rc;
+		goto out;
+	}
+	r_fixed(&r, 0, 0, authz_id, sizeof(authz_id));
+	err = r.err;
+	done(st);
+	if (err != 0)
+		goto out;
+	err = authz_get(s, authz_id, ret);
+	if (err != 0)
+		goto out;
+	for (i = 0; i < ret->n_challs; i++)
+		if (strcmp(ret->challs[i].id, chall_id) == 0)
+			break;
+	if (i == ret->n_challs) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	*ret_idx = i;
+out:
+	done(st);
+	if (err != 0)
+		authz_clear(ret);
+	return err;
+}
+
+/* Binds the (acct_id, ident, wildcard, now) of a reuse query. */
+static int
+bind_reuse(sqlite3_stmt *st, const char *acct_id, const char *ident,
+    bool wildcard, int64_t now)
+{
+	struct binder	 b = { st, SQLITE_OK };
+
+	if (acct_id == NULL || ident == NULL || ident[0] == '*')
+		return ANVIL_EINVAL;
+	b_text(&b, 1, acct_id);
+	b_text(&b, 2, ident);
+	b_int(&b, 3, wildcard);
+	b_int(&b, 4, now);
+	return b.rc == SQLITE_OK ? 0 : ANVIL_EDB;
+}
+
+int
+store_authz_find_reusable(struct store *s, const char *acct_id,
+    const char *ident, bool wildcard, int64_t now, struct authz *ret)
+{
+	sqlite3_stmt	*st = s->st[ST_AUTHZ_REUSE];
+	int		 rc, err;
+
+	if (ret == NULL)
+		return ANVIL_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	err = bind_reuse(st, acct_id, ident, wildcard, now);
+	if (err != 0)
+		goto out;
+	rc = step_row(st);
+	if (rc <= 0) {
+		err = rc == 0 ? ANVIL_ENOENT : rc;
+		goto out;
+	}
+	err = authz_load(s, st, ret);
+out:
+	done(st);
+	if (err != 0)
+		authz_clear(ret);
+	return err;
+}
+
+int
+store_authz_has_valid(struct store *s, const char *acct_id,
+    const char *ident, bool wildcard, int64_t now)
+{
+	sqlite3_stmt	*st = s->st[ST_AUTHZ_HAS_VALID];
+	int		 rc;
+
+	rc = bind_reuse(st, acct_id, ident, wildcard, now);
+	if (rc == 0)
+		rc = step_row(st);
+	done(st);
+	return rc;
+}
+
+/* Orders. */
+
+/* Counts the NULL-terminated v, which must hold at most max strings. */
+static int
+strv_count(char *const *v, size_t max, size_t *ret)
+{
+	size_t	 n = 0;
+
+	if (v != NULL)
+		while (n < max && v[n] != NULL)
+			n++;
+	if (v != NULL && v[n] != NULL)
+		return ANVIL_EINVAL;
+	*ret = n;
+	return 0;
+}
+
+static int
+order_check(const struct order *o)
+{
+	if (o == NULL || !fixed_ok(o->id, sizeof(o->id)) ||
+	    !fixed_ok(o->acct_id, sizeof(o->acct_id)) ||
+	    (int)o->status < 0 || o->status >= ORDER__MAX ||
+	    !fixed_opt_ok(o->cert_serial, sizeof(o->cert_serial)))
+		return ANVIL_EINVAL;
+	return 0;
+}
+
+/* Inserts the (order_id, position, value) rows of v[0..n-1] with st. */
+static int
+order_rows(sqlite3_stmt *st, const char *order_id, char *const *v, size_t n)
+{
+	struct binder	 b = { st, SQLITE_OK };
+	size_t		 i;
+	int		 err = 0;
+
+	for (i = 0; err == 0 && i < n; i++) {
+		b_text(&b, 1, order_id);
+		b_int(&b, 2, (int64_t)i);
+		b_text(&b, 3, v[i]);
+		if (b.rc != SQLITE_OK) {
+			done(st);
+			return ANVIL_EDB;
+		}
+		err = run(st);
+	}
+	return err;
+}
+
+int
+store_order_insert(struct store *s, const struct order *o)
+{
+	sqlite3_stmt	*st = s->st[ST_ORDER_INSERT];
+	struct binder	 b = { st, SQLITE_OK };
+	size_t		 n_names, n_authzs;
+	int		 nested = 0, err;
+
+	err = order_check(o);
+	if (err != 0)
+		return err;
+	/* names holds exactly n_names; authz_ids one per name, or fewer
+	 * while they are being created. */
+	if (strv_count(o->names, o->n_names, &n_names) != 0 ||
+	    n_names != o->n_names ||
+	    strv_count(o->authz_ids, o->n_names, &n_authzs) != 0)
+		return ANVIL_EINVAL;
+	err = wr_begin(s, &nested);
+	if (err != 0)
+		return err;
+	b_text(&b, 1, o->id);
+	b_text(&b, 2, o->acct_id);
+	b_text(&b, 3, order_status_name(o->status));
+	b_int(&b, 4, o->expires);
+	b_int(&b, 5, o->not_before);
+	b_int(&b, 6, o->not_after);
+	b_text(&b, 7, o->error);
+	b_text_opt(&b, 8, o->cert_serial);
+	b_int(&b, 9, o->created);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		err = ANVIL_EDB;
+		goto out;
+	}
+	err = run(st);
+	if (err == 0)
+		err = order_rows(s->st[ST_ORDER_NAME_INSERT], o->id, o->names,
+		    n_names);
+	if (err == 0)
+		err = order_rows(s->st[ST_ORDER_AUTHZ_INSERT], o->id,
+		    o->authz_ids, n_authzs);
+out:
+	return wr_end(s, nested, err);
+}
+
+/* Runs the single-column list query st for order_id into *ret. */
+static int
+order_strv(sqlite3_stmt *st, const char *order_id, char ***ret,
+    size_t *ret_n)
+{
+	struct binder	 b = { st, SQLITE_OK };
+	int		 err = ANVIL_EDB;
+
+	b_text(&b, 1, order_id);
+	if (b.rc == SQLITE_OK)
+		err = collect(st, SIZE_MAX, ret, ret_n, NULL);
+	done(st);
+	return err;
+}
+
+int
+store_order_get(struct store *s, const char *id, struct order *ret)
+{
+	sqlite3_stmt	*st = s->st[ST_ORDER_GET];
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	size_t		 n_authzs;
+	int		 rc, err = ANVIL_EDB;
+
+	if (ret == NULL)
+		return ANVIL_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	if (id == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, id);
+	if (b.rc != SQLITE_OK)
+		goto out;
+	rc = step_row(st);
+	if (rc <= 0) {
+		err = rc == 0 ? ANVIL_ENOENT : rc;
+		goto out;
+	}
+	r_fixed(&r, 0, 0, ret->id, sizeof(ret->id));
+	r_fixed(&r, 1, 0, ret->acct_id, sizeof(ret->acct_id));
+	ret->status = order_status_parse(r_name(&r, 2));
+	ret->expires = r_int(&r, 3, 0);
+	ret->not_before = r_int(&r, 4, 0);
+	ret->not_after = r_int(&r, 5, 0);
+	ret->error = r_strdup(&r, 6, 1);
+	r_fixed(&r, 7, 1, ret->cert_serial, sizeof(ret->cert_serial));
+	ret->created = r_int(&r, 8, 0);
+	done(st);
+	if (r.err != 0 || ret->status == ORDER__MAX) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	err = order_strv(s->st[ST_ORDER_NAMES], ret->id, &ret->names,
+	    &ret->n_names);
+	if (err != 0)
+		goto out;
+	err = order_strv(s->st[ST_ORDER_AUTHZS], ret->id, &ret->authz_ids,
+	    &n_authzs);
+out:
+	done(st);
+	if (err != 0)
+		order_clear(ret);
+	return err;
+}
+
+int
+store_order_update(struct store *s, const struct order *o)
+{
+	sqlite3_stmt	*st = s->st[ST_ORDER_UPDATE];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 err;
+
+	err = order_check(o);
+	if (err != 0)
+		return err;
+	b_text(&b, 1, o->id);
+	b_text(&b, 2, order_status_name(o->status));
+	b_text(&b, 3, o->error);
+	b_text_opt(&b, 4, o->cert_serial);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	err = run(st);
+	if (err == 0 && sqlite3_changes(s->db) == 0)
+		err = ANVIL_ENOENT;
+	return err;
+}
+
+int
+store_order_list(struct store *s, const char *acct_id, size_t offset,
+    size_t limit, char ***ret_ids, int *ret_more)
+{
+	sqlite3_stmt	*st = s->st[ST_ORDER_LIST];
+	struct binder	 b = { st, SQLITE_OK };
+	size_t		 n;
+	int		 err = ANVIL_EDB;
+
+	if (acct_id == NULL || ret_ids == NULL || ret_more == NULL)
+		return ANVIL_EINVAL;
+	/* SQLite counts in int64; beyond that nothing is there anyway.
+	 * One row more than asked tells whether more follow. */
+	if (offset > INT64_MAX)
+		offset = INT64_MAX;
+	if (limit > INT64_MAX - 1)
+		limit = INT64_MAX - 1;
+	b_text(&b, 1, acct_id);
+	b_int(&b, 2, (int64_t)offset);
+	b_int(&b, 3, (int64_t)limit + 1);
+	if (b.rc == SQLITE_OK)
+		err = collect(st, limit, ret_ids, &n, ret_more);
+	done(st);
+	return err;
+}
+
+int
+store_order_ids_by_authz(struct store *s, const char *authz_id,
+    char ***ret_ids)
+{
+	sqlite3_stmt	*st = s->st[ST_ORDER_BY_AUTHZ];
+	struct binder	 b = { st, SQLITE_OK };
+	size_t		 n;
+	int		 err = ANVIL_EDB;
+
+	if (authz_id == NULL || ret_ids == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, authz_id);
+	if (b.rc == SQLITE_OK)
+		err = collect(st, SIZE_MAX, ret_ids, &n, NULL);
+	done(st);
+	return err;
+}
+
+/* Certificates. */
+
+/* RFC 5280 §5.3.1: reason codes 0 to 10, 7 unused. */
+static int
+reason_ok(int reason)
+{
+	return reason >= 0 && reason <= REASON_MAX && reason != 7;
+}
+
+int
+store_cert_insert(struct store *s, const struct cert *c)
+{
+	sqlite3_stmt	*st = s->st[ST_CERT_INSERT];
+	struct binder	 b = { st, SQLITE_OK };
+
+	if (c == NULL || !fixed_ok(c->serial, sizeof(c->serial)) ||
+	    !fixed_ok(c->acct_id, sizeof(c->acct_id)) ||
+	    !fixed_ok(c->order_id, sizeof(c->order_id)) ||
+	    c->der == NULL || c->der_len == 0 || c->names == NULL ||
+	    c->spki_hash == NULL || c->revoked_at < 0 ||
+	    (c->revoked_at != 0 && !reason_ok(c->reason)))
+		return ANVIL_EINVAL;
+	b_text(&b, 1, c->serial);
+	b_text(&b, 2, c->acct_id);
+	b_text(&b, 3, c->order_id);
+	b_blob(&b, 4, c->der, c->der_len);
+	b_text(&b, 5, c->names);
+	b_text(&b, 6, c->spki_hash);
+	b_int(&b, 7, c->not_before);
+	b_int(&b, 8, c->not_after);
+	b_int_opt(&b, 9, c->revoked_at);
+	if (c->revoked_at != 0)
+		b_int(&b, 10, c->reason);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return run(st);
+}
+
+int
+store_cert_get(struct store *s, const char *serial, struct cert *ret)
+{
+	sqlite3_stmt	*st = s->st[ST_CERT_GET];
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	const void	*der;
+	int		 rc, n, err = ANVIL_EDB;
+
+	if (ret == NULL)
+		return ANVIL_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	if (serial == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, serial);
+	if (b.rc != SQLITE_OK)
+		goto out;
+	rc = step_row(st);
+	if (rc <= 0) {
+		err = rc == 0 ? ANVIL_ENOENT : rc;
+		goto out;
+	}
+	r_fixed(&r, 0, 0, ret->serial, sizeof(ret->serial));
+	r_fixed(&r, 1, 0, ret->acct_id, sizeof(ret->acct_id));
+	r_fixed(&r, 2, 0, ret->order_id, sizeof(ret->order_id));
+	ret->names = r_strdup(&r, 4, 0);
+	ret->spki_hash = r_strdup(&r, 5, 0);
+	ret->not_before = r_int(&r, 6, 0);
+	ret->not_after = r_int(&r, 7, 0);
+	ret->revoked_at = r_int(&r, 8, 1);
+	ret->reason = (int)r_int(&r, 9, 1);
+	if (r.err != 0 || sqlite3_column_type(st, 3) != SQLITE_BLOB)
+		goto out;
+	der = sqlite3_column_blob(st, 3);
+	n = sqlite3_column_bytes(st, 3);
+	if (der == NULL || n <= 0)
+		goto out;
+	ret->der = malloc((size_t)n);
+	if (ret->der == NULL)
+		goto out;
+	memcpy(ret->der, der, (size_t)n);
+	ret->der_len = (size_t)n;
+	err = 0;
+out:
+	done(st);
+	if (err != 0)
+		cert_clear(ret);
+	return err;
+}
+
+int
+store_cert_revoke(struct store *s, const char *serial, int reason,
+    int64_t when)
+{
+	sqlite3_stmt	*st = s->st[ST_CERT_REVOKE];
+	sqlite3_stmt	*xs = s->st[ST_CERT_EXISTS];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 rc, err;
+
+	/* revoked_at 0 means "not revoked" in model.h. */
+	if (serial == NULL || !reason_ok(reason) || when <= 0)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, serial);
+	b_int(&b, 2, when);
+	b_int(&b, 3, reason);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	err = run(st);
+	if (err != 0 || sqlite3_changes(s->db) == 1)
+		return err;
+	/* Nothing changed: unknown, or revoked already. */
+	b.st = xs;
+	b_text(&b, 1, serial);
+	if (b.rc != SQLITE_OK) {
+		done(xs);
+		return ANVIL_EDB;
+	}
+	rc = step_row(xs);
+	done(xs);
+	if (rc < 0)
+		return rc;
+	return rc == 1 ? ANVIL_EEXIST : ANVIL_ENOENT;
+}

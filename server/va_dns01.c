@@ -1,2 +1,148 @@
-/* va_dns01.c - placeholder until the module lands. */
-#include "model.h"
+/*
+ * va_dns01.c - the dns-01 check (RFC 8555 §8.4).
+ *
+ * A TXT record at _acme-challenge.NAME must hold base64url(SHA-256(key
+ * authorization)).  Any one matching record among several passes; the
+ * character-strings of one record are concatenated before comparing
+ * (RFC 7208 §3.3 does the same for long values), so a value split in two
+ * strings still matches.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+#include <unbound.h>
+
+#include "anvil/b64.h"
+#include "anvil/error.h"
+#include "anvil/limits.h"
+#include "anvil/x509.h"
+#include "va_internal.h"
+
+#define RR_TXT		16
+#define RCODE_SERVFAIL	2
+#define RCODE_NXDOMAIN	3
+#define TXT_KEEP	256	/* bytes of a record kept for comparison;
+				   longer ones cannot match 43 characters */
+#define QUOTED_TXT	120
+
+/*
+ * Concatenates the character-strings of one TXT rdata (len bytes) into
+ * out (size TXT_KEEP, NUL-terminated), keeping at most TXT_KEEP - 1 bytes
+ * whose count goes to *ret_kept.  Returns the full length of the value,
+ * or -1 when the rdata is malformed (a string running past the end).
+ */
+static long
+txt_value(const unsigned char *rd, size_t len, char *out, size_t *ret_kept)
+{
+	size_t	 pos = 0, kept = 0, l, take;
+	long	 total = 0;
+
+	/* Terminates: pos grows by at least one per pass, up to len. */
+	while (pos < len) {
+		l = rd[pos++];
+		if (l > len - pos)
+			return -1;
+		take = l;
+		if (take > TXT_KEEP - 1 - kept)
+			take = TXT_KEEP - 1 - kept;
+		memcpy(out + kept, rd + pos, take);
+		kept += take;
+		total += (long)l;
+		pos += l;
+	}
+	out[kept] = '\0';
+	*ret_kept = kept;
+	return total;
+}
+
+void
+va__dns01(const struct va_config *cfg, struct ub_ctx *ub,
+    const struct va_job *job, struct va_result *res)
+{
+	struct ub_result	*r = NULL;
+	uint8_t			 digest[SHA256_DIGEST_LENGTH];
+	char			 qname[ANVIL_MAX_NAME_LEN + 32];
+	char			 want[64], value[TXT_KEEP];
+	char			 shown[QUOTED_TXT];
+	char			 why[96];
+	size_t			 i, kept, wlen, nrec = 0;
+	long			 total;
+	int64_t			 deadline;
+	int			 rc;
+
+	deadline = va__now_ms() + cfg->timeout_ms;
+	shown[0] = '\0';
+	(void)snprintf(qname, sizeof(qname), "_acme-challenge.%s", job->name);
+	if (SHA256((const unsigned char *)job->keyauth, strlen(job->keyauth),
+	    digest) == NULL) {
+		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Cannot hash the key "
+		    "authorization for %s", job->name);
+		return;
+	}
+	wlen = anvil_b64url_encode_to(want, digest, sizeof(digest));
+
+	rc = va__lookup(ub, qname, RR_TXT, deadline, &r, why, sizeof(why));
+	if (rc == ANVIL_ETIMEDOUT) {
+		va__fail(res, ANVIL_PROB_DNS, "DNS problem: query timed out "
+		    "looking up TXT for %s", qname);
+		return;
+	}
+	if (rc != 0) {
+		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s looking up TXT "
+		    "for %s", why, qname);
+		return;
+	}
+	if (r->bogus) {
+		va__fail(res, ANVIL_PROB_DNS, "DNS problem: DNSSEC validation "
+		    "failure looking up TXT for %s", qname);
+		goto out;
+	}
+	if (r->rcode != 0 && r->rcode != RCODE_NXDOMAIN) {
+		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s looking up TXT "
+		    "for %s", r->rcode == RCODE_SERVFAIL ? "SERVFAIL" : "DNS error", qname);
+		goto out;
+	}
+	if (!r->havedata) {
+		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "No TXT record found at "
+		    "%s", qname);
+		goto out;
+	}
+	/* data is NULL-terminated. */
+	for (i = 0; r->data[i] != NULL; i++) {
+		if (r->len[i] < 0)
+			continue;
+		total = txt_value((const unsigned char *)r->data[i],
+		    (size_t)r->len[i], value, &kept);
+		if (total < 0)
+			continue;
+		nrec++;
+		if ((size_t)total == kept && anvil_memeq_ct(value, kept, want,
+		    wlen)) {
+			va__pass(res);
+			goto out;
+		}
+		if (shown[0] == '\0')
+			(void)va__quote(shown, sizeof(shown), value, kept);
+	}
+	if (nrec == 0)
+		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "No valid TXT record "
+		    "found at %s", qname);
+	else if (nrec == 1)
+		va__fail(res, ANVIL_PROB_INCORRECT_RESPONSE, "Incorrect TXT "
+		    "record %s found at %s", shown, qname);
+	else
+		va__fail(res, ANVIL_PROB_INCORRECT_RESPONSE, "Incorrect TXT "
+		    "record %s (and %zu more) found at %s", shown, nrec - 1,
+		    qname);
+out:
+	ub_resolve_free(r);
+}
+
+void
+va_check_dns01(const struct va_config *cfg, const struct va_job *job,
+    struct va_result *res)
+{
+	va__check_sync(cfg, job, res, va__dns01);
+}

@@ -57,7 +57,8 @@ ANVIL_API int anvil_jws_verify(const struct anvil_jws *jws,
     const struct anvil_jwk *key) ANVIL_MUSTCHECK;
 
 /* Verifies an HS256 JWS (external account binding) with a MAC key, in
- * constant time.  Returns 0, ANVIL_EALG, ANVIL_ESIG. */
+ * constant time.  Returns 0, ANVIL_EALG, ANVIL_ESIG, or ANVIL_EINVAL for
+ * an empty key. */
 ANVIL_API int anvil_jws_verify_hmac(const struct anvil_jws *jws,
     const uint8_t *key, size_t key_len) ANVIL_MUSTCHECK;
 

@@ -23,7 +23,8 @@ enum anvil_key_type {
 	ANVIL_KEY__MAX
 };
 
-/* "ec256" -> ANVIL_KEY_EC256; ANVIL_KEY__MAX when unknown. */
+/* "ec256" -> ANVIL_KEY_EC256; ANVIL_KEY__MAX when unknown.  The name of
+ * a type is NULL when t is out of range. */
 ANVIL_API enum anvil_key_type anvil_key_type_parse(const char *name);
 ANVIL_API const char *anvil_key_type_name(enum anvil_key_type t);
 
@@ -40,7 +41,8 @@ ANVIL_API int anvil_key_generate(enum anvil_key_type t, EVP_PKEY **ret)
 ANVIL_API int anvil_key_save(const char *path, EVP_PKEY *key, int overwrite)
     ANVIL_MUSTCHECK;
 
-/* Reads a PEM private key. Returns 0, ANVIL_ENOENT, ANVIL_EKEY. */
+/* Reads a PEM private key. Returns 0, ANVIL_ENOENT, ANVIL_EKEY (also for
+ * an encrypted key, and for a key type anvil_jwk_from_pkey refuses). */
 ANVIL_API int anvil_key_load(const char *path, EVP_PKEY **ret) ANVIL_MUSTCHECK;
 
 /*
@@ -66,7 +68,8 @@ ANVIL_API int anvil_csr_verify(X509_REQ *req) ANVIL_MUSTCHECK;
  * subjectAltName extension request plus the subject commonName if any,
  * lowercased, deduplicated, in a new NULL-terminated array *ret (free
  * with anvil_strv_free).  Any other SAN type (IP, email, URI), a name that
- * is not a valid DNS name, or more than max names is ANVIL_ECSR.
+ * is not a valid DNS name, more than max names, or no name at all is
+ * ANVIL_ECSR.
  */
 ANVIL_API int anvil_csr_names(X509_REQ *req, size_t max, char ***ret)
     ANVIL_MUSTCHECK;
@@ -83,7 +86,9 @@ ANVIL_API int anvil_csr_der(X509_REQ *req, uint8_t **ret, size_t *ret_len)
 /*
  * Checks that s is a DNS name ACME can certify: 1..253 characters,
  * labels 1..63 of [a-z0-9-] (not starting or ending with '-'), at least two
- * labels, no trailing dot; a leading "*." is allowed when wildcard_ok.
+ * labels (not counting "*"), a last label that is not all digits (so no
+ * IPv4 address), no trailing dot; a leading "*." is allowed when
+ * wildcard_ok.
  * Uppercase is refused (callers lowercase first).  Returns 0 or ANVIL_EINVAL.
  */
 ANVIL_API int anvil_dns_name_check(const char *s, int wildcard_ok)
@@ -112,7 +117,8 @@ ANVIL_API void anvil_strv_free(char **v);
  * byte's pair, into out (at least 41 bytes).  Returns 0 or ANVIL_ECERT. */
 ANVIL_API int anvil_cert_serial_hex(X509 *cert, char out[41]) ANVIL_MUSTCHECK;
 
-/* Constant-time comparison of two byte strings (lengths compared first). */
+/* Constant-time comparison of two byte strings (lengths compared first).
+ * Returns 1 when equal, 0 otherwise. */
 ANVIL_API int anvil_memeq_ct(const void *a, size_t alen, const void *b,
     size_t blen);
 

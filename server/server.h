@@ -1,0 +1,134 @@
+/*
+ * server.h - the running server's shared state, and the interface between
+ * the front end (front.c: HTTP, TLS, request authentication, rendering of
+ * answers) and the registration logic (ra_*.c: what each ACME resource
+ * does).
+ */
+#ifndef ANVIL_SERVER_SERVER_H
+#define ANVIL_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "anvil/jwk.h"
+#include "anvil/jws.h"
+#include "anvil/problem.h"
+#include "config.h"
+#include "model.h"
+
+struct store;
+struct va;
+struct signer;
+struct nonce_pool;
+
+struct server {
+	struct config		 cfg;
+	struct event_base	*base;
+	struct evhttp		*http;
+	SSL_CTX			*ssl;
+	struct store		*store;
+	struct va		*va;
+	struct signer		*signer;
+	struct nonce_pool	*nonces;
+	struct event		*sigterm;
+	struct event		*sigint;
+	int			 port;	/* bound port */
+};
+
+/* Resource paths, after the base URL. */
+#define PATH_DIRECTORY	"/directory"
+#define PATH_NEW_NONCE	"/acme/new-nonce"
+#define PATH_NEW_ACCT	"/acme/new-acct"
+#define PATH_ACCT	"/acme/acct/"
+#define PATH_KEY_CHANGE	"/acme/key-change"
+#define PATH_NEW_ORDER	"/acme/new-order"
+#define PATH_ORDER	"/acme/order/"
+#define PATH_AUTHZ	"/acme/authz/"
+#define PATH_CHALL	"/acme/chall/"
+#define PATH_CERT	"/acme/cert/"
+#define PATH_REVOKE	"/acme/revoke-cert"
+
+/* Which key a resource accepts in the JWS header (RFC 8555 §6.2). */
+enum key_rule { KEY_KID, KEY_JWK, KEY_EITHER };
+
+/* One authenticated ACME POST, as the front hands it to a handler. */
+struct req {
+	struct server		*srv;
+	struct evhttp_request	*ev;
+	char			 base[300];	/* "https://host:port" */
+	const char		*arg;		/* the id after the prefix */
+	char			 sub[32];	/* "", "orders", "finalize" */
+	struct anvil_jws	*jws;
+	struct anvil_jwk	*key;		/* verified signing key; owned */
+	bool			 has_acct;
+	struct acct		 acct;		/* the kid's account */
+	bool			 post_as_get;	/* payload "" */
+	json_t			*payload;	/* JSON object or NULL; owned */
+	int			 retry_after;	/* seconds, -1 for none */
+	char			 link_up[400];	/* Link rel="up" or "" */
+};
+
+/* Answers the request with a JSON body (taking the reference on body),
+ * status, and a Location header when location is not NULL. */
+void reply_json(struct req *r, int status, json_t *body,
+    const char *location);
+
+/* Answers with an RFC 7807 problem document of type p with the default
+ * status for p (or status when not 0). */
+void reply_problem(struct req *r, enum anvil_problem p, int status,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Answers with a problem document already built (taking the reference). */
+void reply_problem_json(struct req *r, json_t *doc);
+
+/* Answers with a body of the given content type. */
+void reply_raw(struct req *r, int status, const char *ctype,
+    const char *body, size_t len);
+
+/* Builds a problem document; subproblems may be NULL (reference taken). */
+json_t *problem_new(enum anvil_problem p, const char *detail,
+    json_t *subproblems);
+
+/* URL of an object: base + prefix + id (+ "/" + sub). */
+void url_of(const struct req *r, const char *prefix, const char *id,
+    const char *sub, char *out, size_t outlen);
+
+/* Random object id (ID_LEN characters and a NUL). */
+int id_new(char out[ID_LEN + 1]);
+
+/* Current time in seconds. */
+int64_t now_s(void);
+
+/* Handlers, in ra_*.c. */
+void ra_new_account(struct req *r);
+void ra_account(struct req *r);
+void ra_key_change(struct req *r);
+void ra_new_order(struct req *r);
+void ra_order(struct req *r);
+void ra_finalize(struct req *r);
+void ra_authz(struct req *r);
+void ra_chall(struct req *r);
+void ra_cert(struct req *r);
+void ra_revoke(struct req *r);
+
+/* Applies a validation result (called on the loop thread by the VA). */
+struct va_result;
+void ra_validation_done(const struct va_result *res, void *arg);
+
+/* Renders objects (render.c). */
+json_t *render_acct(const struct req *r, const struct acct *a);
+json_t *render_order(const struct req *r, const struct order *o);
+json_t *render_authz(const struct req *r, const struct authz *a);
+json_t *render_chall(const struct req *r, const struct chall *c,
+    const char *authz_id);
+
+/* Front lifecycle (front.c). */
+int front_start(struct server *srv);
+void front_stop(struct server *srv);
+
+#endif

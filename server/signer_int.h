@@ -1,0 +1,40 @@
+/*
+ * signer_int.h - certificate-building helpers shared by signer.c (which
+ * defines them) and ca_init.c; not part of the signer's interface.
+ */
+#ifndef ANVIL_SERVER_SIGNER_INT_H
+#define ANVIL_SERVER_SIGNER_INT_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* Bytes of randomness in a certificate serial (RFC 5280 §4.1.2.2 allows
+ * 20; CA/B Baseline Requirements ask for at least 64 bits of entropy). */
+#define SIGNER_SERIAL_BYTES	16
+
+/* Largest certificate PEM file signer_open reads. */
+#define SIGNER_MAX_PEM_FILE	(64 * 1024)
+
+/*
+ * Sets a random positive serial of SIGNER_SERIAL_BYTES bytes (top bit
+ * cleared, never zero) on x.  Returns 0, ANVIL_ECRYPTO or ANVIL_ENOMEM.
+ */
+int		 signer__serial_set(X509 *x);
+
+/*
+ * The digest that goes with a signing key: SHA-384 for P-384, SHA-256 for
+ * P-256 and RSA.  Returns NULL for any other key (the caller refuses it).
+ */
+const EVP_MD	*signer__md(EVP_PKEY *key);
+
+/* Joins dir and file into buf (size len).  Returns 0 or ANVIL_E2BIG. */
+int		 signer__path(char *buf, size_t len, const char *dir,
+		    const char *file);
+
+/* PEM of x in a new NUL-terminated string (free()).  Returns 0,
+ * ANVIL_ECRYPTO or ANVIL_ENOMEM. */
+int		 signer__cert_pem(X509 *x, char **ret);
+
+#endif

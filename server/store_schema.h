@@ -1,0 +1,120 @@
+/*
+ * store_schema.h - the numbered schema migrations of the SQLite store.
+ *
+ * Included by store_sqlite.c only.  Migration n (1-based) is
+ * store_migrations[n - 1]; store_open() applies, in one transaction, every
+ * migration above the database's PRAGMA user_version and then sets
+ * user_version to the last number.  A migration, once released, is never
+ * edited: a schema change is a new entry at the end.
+ *
+ * Statuses and challenge types are stored as their model.h names
+ * ("pending", "http-01") so that the database reads well in the sqlite3
+ * shell; the CHECK constraints list exactly those names.  Times are seconds
+ * since the epoch.  Tables whose listing order matters carry an INTEGER
+ * PRIMARY KEY (stable across VACUUM, unlike an implicit rowid) or an
+ * explicit position column.
+ */
+#ifndef ANVIL_SERVER_STORE_SCHEMA_H
+#define ANVIL_SERVER_STORE_SCHEMA_H
+
+static const char *const store_migrations[] = {
+	/* 1: the initial schema. */
+	"CREATE TABLE accounts ("
+	"  id          TEXT PRIMARY KEY NOT NULL,"
+	"  jwk         TEXT NOT NULL,"
+	"  thumbprint  TEXT NOT NULL UNIQUE,"
+	"  status      TEXT NOT NULL"
+	"    CHECK (status IN ('valid', 'deactivated', 'revoked')),"
+	"  contact     TEXT NOT NULL DEFAULT '[]',"
+	"  tos_agreed  INTEGER NOT NULL CHECK (tos_agreed IN (0, 1)),"
+	"  created     INTEGER NOT NULL"
+	");"
+
+	"CREATE TABLE authzs ("
+	"  id          TEXT PRIMARY KEY NOT NULL,"
+	"  acct_id     TEXT NOT NULL REFERENCES accounts (id),"
+	"  ident       TEXT NOT NULL,"
+	"  wildcard    INTEGER NOT NULL CHECK (wildcard IN (0, 1)),"
+	"  status      TEXT NOT NULL"
+	"    CHECK (status IN ('pending', 'valid', 'invalid', 'deactivated',"
+	"      'expired', 'revoked')),"
+	"  expires     INTEGER NOT NULL"
+	");"
+	/* store_authz_find_reusable() and store_authz_has_valid(). */
+	"CREATE INDEX authzs_reuse"
+	"  ON authzs (acct_id, ident, wildcard, status, expires);"
+
+	"CREATE TABLE challenges ("
+	"  id          TEXT PRIMARY KEY NOT NULL,"
+	"  authz_id    TEXT NOT NULL REFERENCES authzs (id),"
+	"  position    INTEGER NOT NULL CHECK (position >= 0),"
+	"  type        TEXT NOT NULL"
+	"    CHECK (type IN ('http-01', 'dns-01', 'tls-alpn-01')),"
+	"  token       TEXT NOT NULL,"
+	"  status      TEXT NOT NULL"
+	"    CHECK (status IN ('pending', 'processing', 'valid', 'invalid')),"
+	"  validated   INTEGER NOT NULL DEFAULT 0,"
+	"  error       TEXT,"
+	"  UNIQUE (authz_id, position)"
+	");"
+
+	/* seq keeps the insertion order for store_order_list(). */
+	"CREATE TABLE orders ("
+	"  seq         INTEGER PRIMARY KEY,"
+	"  id          TEXT NOT NULL UNIQUE,"
+	"  acct_id     TEXT NOT NULL REFERENCES accounts (id),"
+	"  status      TEXT NOT NULL"
+	"    CHECK (status IN ('pending', 'ready', 'processing', 'valid',"
+	"      'invalid')),"
+	"  expires     INTEGER NOT NULL,"
+	"  not_before  INTEGER NOT NULL DEFAULT 0,"
+	"  not_after   INTEGER NOT NULL DEFAULT 0,"
+	"  error       TEXT,"
+	/* Deferred: the certificate and the order's move to valid are
+	 * written in one transaction, in either order. */
+	"  cert_serial TEXT REFERENCES certs (serial)"
+	"    DEFERRABLE INITIALLY DEFERRED,"
+	"  created     INTEGER NOT NULL"
+	");"
+	/* The implicit trailing seq makes the index deliver rows in
+	 * (created, seq) order without a sort. */
+	"CREATE INDEX orders_acct ON orders (acct_id, created);"
+
+	"CREATE TABLE order_names ("
+	"  order_id    TEXT NOT NULL REFERENCES orders (id),"
+	"  position    INTEGER NOT NULL CHECK (position >= 0),"
+	"  name        TEXT NOT NULL,"
+	"  PRIMARY KEY (order_id, position)"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE order_authzs ("
+	"  order_id    TEXT NOT NULL REFERENCES orders (id),"
+	"  position    INTEGER NOT NULL CHECK (position >= 0),"
+	"  authz_id    TEXT NOT NULL REFERENCES authzs (id),"
+	"  PRIMARY KEY (order_id, position)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX order_authzs_authz ON order_authzs (authz_id);"
+
+	/* revoked_at and reason are NULL while the certificate is good. */
+	"CREATE TABLE certs ("
+	"  serial      TEXT PRIMARY KEY NOT NULL,"
+	"  acct_id     TEXT NOT NULL REFERENCES accounts (id),"
+	"  order_id    TEXT NOT NULL REFERENCES orders (id),"
+	"  der         BLOB NOT NULL CHECK (length(der) > 0),"
+	"  names       TEXT NOT NULL,"
+	"  spki_hash   TEXT NOT NULL,"
+	"  not_before  INTEGER NOT NULL,"
+	"  not_after   INTEGER NOT NULL,"
+	"  revoked_at  INTEGER,"
+	"  reason      INTEGER"
+	"    CHECK (reason IS NULL OR"
+	"      (reason BETWEEN 0 AND 10 AND reason <> 7)),"
+	"  CHECK ((revoked_at IS NULL) = (reason IS NULL))"
+	");"
+	"CREATE INDEX certs_spki ON certs (spki_hash);",
+};
+
+#define STORE_SCHEMA_VERSION \
+	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
+
+#endif
