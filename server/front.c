@@ -267,7 +267,10 @@ serve_directory(struct req *r)
 		json_object_set_new(meta, "website", json_string(c->website));
 	for (i = 0; i < c->n_caa; i++)
 		json_array_append_new(caa, json_string(c->caa_identities[i]));
-	json_object_set_new(meta, "caaIdentities", caa);
+	if (json_array_size(caa) > 0)
+		json_object_set_new(meta, "caaIdentities", caa);
+	else
+		json_decref(caa);
 	caa = NULL;
 	json_object_set_new(meta, "externalAccountRequired", json_false());
 	json_object_set_new(dir, "meta", meta);
@@ -310,6 +313,18 @@ content_type_ok(struct evhttp_request *ev)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+/* True when s is non-empty and only base64url characters. */
+static bool
+b64url_shaped(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
 /* Loads the account named by kid, which must be one of our account URLs. */
 static int
 load_kid(struct req *r, const char *kid)
@@ -339,7 +354,8 @@ load_kid(struct req *r, const char *kid)
 	}
 	r->has_acct = true;
 	if (r->acct.status != ACCT_VALID) {
-		reply_problem(r, ANVIL_PROB_UNAUTHORIZED, 0,
+		/* §7.3.6: 401 for a deactivated account. */
+		reply_problem(r, ANVIL_PROB_UNAUTHORIZED, 401,
 		    "account is %s", acct_status_name(r->acct.status));
 		return -1;
 	}
@@ -400,6 +416,12 @@ authenticate(struct req *r, enum key_rule rule)
 	if (r->jws->nonce == NULL) {
 		reply_problem(r, ANVIL_PROB_BAD_NONCE, 0,
 		    "JWS has no nonce");
+		return -1;
+	}
+	/* §6.5.2: a nonce that is not base64url makes the JWS malformed. */
+	if (!b64url_shaped(r->jws->nonce)) {
+		reply_problem(r, ANVIL_PROB_MALFORMED, 0,
+		    "nonce is not base64url");
 		return -1;
 	}
 	if (nonce_redeem(r->srv->nonces, r->jws->nonce) != 0) {

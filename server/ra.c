@@ -80,8 +80,8 @@ order_refresh(struct store *st, struct order *o, int64_t now)
 		    "\"detail\":\"order expired\",\"status\":400}");
 		return store_order_update(st, o);
 	}
-	if (o->status == ORDER_READY)
-		return 0;
+	/* A ready order is checked too: an authorization it relies on may
+	 * have been deactivated or have expired since. */
 	for (i = 0; i < o->n_names; i++) {
 		memset(&a, 0, sizeof(a));
 		rc = store_authz_get(st, o->authz_ids[i], &a);
@@ -103,7 +103,7 @@ order_refresh(struct store *st, struct order *o, int64_t now)
 		}
 		authz_clear(&a);
 	}
-	if (valid == o->n_names) {
+	if (valid == o->n_names && o->status != ORDER_READY) {
 		o->status = ORDER_READY;
 		return store_order_update(st, o);
 	}

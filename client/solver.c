@@ -1,0 +1,204 @@
+/*
+ * solver.c - what all solvers share: choosing one by name, making it,
+ * and recording its options in the renewal file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "solver.h"
+
+static const struct ag_solver_ops *const ops_of[AG_SOLVER__MAX] = {
+	[AG_SOLVER_HTTP01] = &ag_solver_http01_ops,
+	[AG_SOLVER_WEBROOT] = &ag_solver_webroot_ops,
+	[AG_SOLVER_TLSALPN01] = &ag_solver_tlsalpn01_ops,
+};
+
+enum ag_solver_kind
+ag_solver_kind_parse(const char *name)
+{
+	int	 k;
+
+	for (k = 0; k < AG_SOLVER__MAX; k++)
+		if (strcmp(ops_of[k]->name, name) == 0)
+			return (enum ag_solver_kind)k;
+	return AG_SOLVER__MAX;
+}
+
+const char *
+ag_solver_kind_name(enum ag_solver_kind k)
+{
+	if ((int)k < 0 || k >= AG_SOLVER__MAX)
+		return NULL;
+	return ops_of[k]->name;
+}
+
+void
+ag_solver_conf_done(struct ag_solver_conf *conf)
+{
+	free(conf->webroot);
+	conf->webroot = NULL;
+}
+
+/* Deep copy of src into dst. */
+static int
+conf_copy(struct ag_solver_conf *dst, const struct ag_solver_conf *src)
+{
+	*dst = *src;
+	dst->webroot = NULL;
+	if (src->webroot != NULL) {
+		dst->webroot = strdup(src->webroot);
+		if (dst->webroot == NULL)
+			return ANVIL_ENOMEM;
+	}
+	return 0;
+}
+
+int
+ag_solver_new(const struct ag_solver_conf *conf, struct ag_solver **ret)
+{
+	struct ag_solver	*s;
+	int			 rc;
+
+	if ((int)conf->kind < 0 || conf->kind >= AG_SOLVER__MAX) {
+		ag_err("no such solver");
+		return ANVIL_EINVAL;
+	}
+	if ((conf->kind == AG_SOLVER_HTTP01 ||
+	    conf->kind == AG_SOLVER_TLSALPN01) &&
+	    (conf->port < 1 || conf->port > 65535)) {
+		ag_err("the solver's port must be 1..65535");
+		return ANVIL_EINVAL;
+	}
+	if (conf->kind == AG_SOLVER_WEBROOT && conf->webroot != NULL &&
+	    strlen(conf->webroot) > AG_MAX_STATE_PATH) {
+		ag_err("--webroot path too long");
+		return ANVIL_EINVAL;
+	}
+	if (conf->kind == AG_SOLVER_WEBROOT &&
+	    (conf->webroot == NULL || conf->webroot[0] == '\0')) {
+		ag_err("--webroot needs a directory");
+		return ANVIL_EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ANVIL_ENOMEM;
+	s->ops = ops_of[conf->kind];
+	rc = conf_copy(&s->conf, conf);
+	if (rc != 0) {
+		free(s);
+		return rc;
+	}
+	*ret = s;
+	return 0;
+}
+
+void
+ag_solver_free(struct ag_solver *s)
+{
+	if (s == NULL)
+		return;
+	ag_solver_conf_done(&s->conf);
+	free(s);
+}
+
+json_t *
+ag_solver_conf_json(const struct ag_solver_conf *conf)
+{
+	const char	*name = ag_solver_kind_name(conf->kind);
+
+	if (name == NULL)
+		return NULL;
+	switch (conf->kind) {
+	case AG_SOLVER_HTTP01:
+	case AG_SOLVER_TLSALPN01:
+		return json_pack("{s:s, s:i}", "type", name, "port",
+		    conf->port);
+	case AG_SOLVER_WEBROOT:
+		return json_pack("{s:s, s:s}", "type", name, "path",
+		    conf->webroot);
+	default:
+		return NULL;
+	}
+}
+
+int
+ag_solver_conf_parse(const json_t *j, struct ag_solver_conf *ret)
+{
+	struct ag_solver_conf	 c;
+	const char		*type, *path;
+	int64_t			 port;
+
+	memset(&c, 0, sizeof(c));
+	type = anvil_json_str(j, "type");
+	if (type == NULL)
+		return ANVIL_EJSON;
+	c.kind = ag_solver_kind_parse(type);
+	switch (c.kind) {
+	case AG_SOLVER_HTTP01:
+	case AG_SOLVER_TLSALPN01:
+		if (anvil_json_int(j, "port", &port) != 0 || port < 1 ||
+		    port > 65535)
+			return ANVIL_EJSON;
+		c.port = (int)port;
+		break;
+	case AG_SOLVER_WEBROOT:
+		path = anvil_json_str(j, "path");
+		if (path == NULL)
+			return ANVIL_EJSON;
+		c.webroot = strdup(path);
+		if (c.webroot == NULL)
+			return ANVIL_ENOMEM;
+		break;
+	default:
+		return ANVIL_EJSON;
+	}
+	*ret = c;
+	return 0;
+}
+
+int
+ag_solver_listen(int port)
+{
+	struct sockaddr_in6	 s6;
+	struct sockaddr_in	 s4;
+	int			 fd, one = 1, zero = 0, err;
+
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0) {
+		memset(&s6, 0, sizeof(s6));
+		s6.sin6_family = AF_INET6;
+		s6.sin6_port = htons((uint16_t)port);
+		s6.sin6_addr = in6addr_any;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+		    sizeof(zero));
+		if (bind(fd, (struct sockaddr *)&s6, sizeof(s6)) == 0 &&
+		    listen(fd, 16) == 0)
+			return fd;
+		err = errno;
+		(void)close(fd);
+		if (err != EAFNOSUPPORT && err != EADDRNOTAVAIL)
+			return -err;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = htons((uint16_t)port);
+	s4.sin_addr.s_addr = htonl(INADDR_ANY);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&s4, sizeof(s4)) != 0 ||
+	    listen(fd, 16) != 0) {
+		err = errno;
+		(void)close(fd);
+		return -err;
+	}
+	return fd;
+}

@@ -1,0 +1,83 @@
+/*
+ * solver.h - the challenge solvers: one file per way of proving control
+ * of a name (solver_http01.c, solver_webroot.c, ...), one interface.
+ *
+ * Life of a solver in one order (order.c):
+ *   ag_solver_new()      checks the options, nothing acquired yet;
+ *   ops->start()         acquires what may fail early (binds the port)
+ *                        before the CA is asked for anything;
+ *   ops->add()           once per authorization: serve this answer;
+ *   ops->ready()         all answers are in place and visible (dns-01
+ *                        waits for propagation here); then order.c tells
+ *                        the CA to validate;
+ *   ops->cleanup()       removes every answer and releases everything;
+ *                        always called once start() was, whatever the
+ *                        outcome, also after SIGINT/SIGTERM (the signal
+ *                        only sets ag_interrupted: the loops return, and
+ *                        cleanup runs on the normal path).
+ */
+#ifndef ANVIL_SOLVER_H
+#define ANVIL_SOLVER_H
+
+#include <jansson.h>
+
+#include "agent.h"
+
+enum ag_solver_kind {
+	AG_SOLVER_HTTP01,	/* built-in http-01 responder */
+	AG_SOLVER_WEBROOT,	/* files under a web server's root */
+	AG_SOLVER_TLSALPN01,	/* built-in tls-alpn-01 responder */
+	AG_SOLVER__MAX
+};
+
+/* What the user chose, as given on the command line or in renewal. */
+struct ag_solver_conf {
+	enum ag_solver_kind	 kind;
+	int			 port;		/* http01, tlsalpn01 */
+	char			*webroot;	/* webroot; malloc() */
+};
+
+struct ag_solver;
+
+struct ag_solver_ops {
+	const char	*name;		/* "http01-standalone" */
+	const char	*challenge;	/* "http-01" */
+	int		(*start)(struct ag_solver *s);
+	/* name is the identifier, token and keyauth per RFC 8555 §8.1. */
+	int		(*add)(struct ag_solver *s, const char *name,
+			    const char *token, const char *keyauth);
+	int		(*ready)(struct ag_solver *s);
+	void		(*cleanup)(struct ag_solver *s);
+};
+
+struct ag_solver {
+	const struct ag_solver_ops	*ops;
+	struct ag_solver_conf		 conf;	/* owned copy */
+	void				*priv;	/* the solver's own state */
+};
+
+extern const struct ag_solver_ops ag_solver_http01_ops;
+extern const struct ag_solver_ops ag_solver_webroot_ops;
+extern const struct ag_solver_ops ag_solver_tlsalpn01_ops;
+
+/*
+ * A listening TCP socket on port, every address: IPv6 accepting IPv4 too
+ * when the host has IPv6, else IPv4.  Returns the descriptor
+ * (non-blocking, close-on-exec) or -errno.
+ */
+int		 ag_solver_listen(int port);
+
+/* "http01-standalone" -> AG_SOLVER_HTTP01; AG_SOLVER__MAX if unknown. */
+enum ag_solver_kind ag_solver_kind_parse(const char *name);
+const char	*ag_solver_kind_name(enum ag_solver_kind k);
+/* Makes a solver from conf (copied).  ANVIL_EINVAL with ag_err. */
+int		 ag_solver_new(const struct ag_solver_conf *conf,
+		    struct ag_solver **ret);
+void		 ag_solver_free(struct ag_solver *s);
+/* conf as JSON for the renewal file, and back. */
+json_t		*ag_solver_conf_json(const struct ag_solver_conf *conf);
+int		 ag_solver_conf_parse(const json_t *j,
+		    struct ag_solver_conf *ret);
+void		 ag_solver_conf_done(struct ag_solver_conf *conf);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * solver_http01.c - the built-in http-01 responder (RFC 8555 §8.3).
+ *
+ * A listening socket on --http01-port (IPv6 dual stack when the host has
+ * IPv6, else IPv4 only), bound in start() before the order is made so a
+ * busy port fails at once.  One thread runs a poll() loop over the
+ * listener and a stop pipe; it answers one connection at a time:
+ *   GET /.well-known/acme-challenge/TOKEN  ->  200, the key authorization
+ *   anything else                          ->  404
+ * Only the tokens of the current order are known, and the socket is
+ * closed in cleanup(), as soon as validation is over.  Each connection is
+ * bounded: a 4 KiB request head and 5 s to send it, so one slow peer
+ * delays the others by at most that.  A thread (rather than a poll loop
+ * woven into the polling of the CA) keeps order.c's requests blocking and
+ * simple; the thread blocks SIGINT/SIGTERM so that they reach the main
+ * thread, which then calls cleanup().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "solver.h"
+
+#define REQ_MAX		4096	/* bytes of one request head */
+#define IO_TIMEOUT	5	/* seconds per connection */
+#define PREFIX		"/.well-known/acme-challenge/"
+
+static const char notfound_msg[] = "HTTP/1.1 404 Not Found\r\n"
+    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+struct answer {
+	char	*token;		/* malloc() */
+	char	*keyauth;	/* malloc() */
+};
+
+struct h01 {
+	int		 fd;		/* listener */
+	int		 stop[2];	/* stop pipe: main writes, thread reads */
+	pthread_t	 thread;
+	int		 running;
+	pthread_mutex_t	 mu;		/* guards ans and n */
+	struct answer	 ans[AG_MAX_AUTHZ];
+	size_t		 n;
+};
+
+/* Writes the whole buffer (bounded by SO_SNDTIMEO). */
+static void
+send_all(int fd, const char *p, size_t len)
+{
+	ssize_t	 w;
+
+	while (len > 0) {
+		w = send(fd, p, len, MSG_NOSIGNAL);
+		if (w <= 0)
+			return;
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Reads a request head and answers it. */
+static void
+serve_one(struct h01 *h, int fd)
+{
+	struct timeval	 tv = { IO_TIMEOUT, 0 };
+	char		 req[REQ_MAX + 1], out[512 + 2 * 256];
+	char		*keyauth = NULL, *path, *sp;
+	size_t		 len = 0, i;
+	ssize_t		 r;
+	int		 n;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* Reads until the blank line, the cap, EOF or the timeout. */
+	while (len < REQ_MAX) {
+		r = recv(fd, req + len, REQ_MAX - len, 0);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		req[len] = '\0';
+		if (strstr(req, "\r\n\r\n") != NULL ||
+		    strstr(req, "\n\n") != NULL)
+			break;
+	}
+	req[len] = '\0';
+	if (strncmp(req, "GET ", 4) != 0 && strncmp(req, "HEAD ", 5) != 0)
+		goto notfound;
+	path = strchr(req, ' ') + 1;
+	sp = strchr(path, ' ');
+	if (sp == NULL || strncmp(path, PREFIX, sizeof(PREFIX) - 1) != 0)
+		goto notfound;
+	*sp = '\0';
+	path += sizeof(PREFIX) - 1;
+	(void)pthread_mutex_lock(&h->mu);
+	for (i = 0; i < h->n; i++) {
+		if (strcmp(h->ans[i].token, path) == 0) {
+			keyauth = strdup(h->ans[i].keyauth);
+			break;
+		}
+	}
+	(void)pthread_mutex_unlock(&h->mu);
+	if (keyauth == NULL)
+		goto notfound;
+	n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s", strlen(keyauth),
+	    strncmp(req, "HEAD", 4) == 0 ? "" : keyauth);
+	free(keyauth);
+	if (n > 0 && (size_t)n < sizeof(out))
+		send_all(fd, out, (size_t)n);
+	return;
+notfound:
+	send_all(fd, notfound_msg, sizeof(notfound_msg) - 1);
+}
+
+static void *
+serve(void *arg)
+{
+	struct h01	*h = arg;
+	struct pollfd	 pfd[2];
+	int		 c;
+
+	for (;;) {
+		pfd[0].fd = h->fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = h->stop[0];
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents != 0)
+			break;
+		if ((pfd[0].revents & POLLIN) == 0)
+			continue;
+		c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c == -1)
+			continue;
+		serve_one(h, c);
+		(void)close(c);
+	}
+	return NULL;
+}
+
+static void
+h01_cleanup(struct ag_solver *s)
+{
+	struct h01	*h = s->priv;
+	size_t		 i;
+
+	if (h == NULL)
+		return;
+	if (h->running) {
+		(void)write(h->stop[1], "x", 1);
+		(void)pthread_join(h->thread, NULL);
+	}
+	if (h->fd >= 0)
+		(void)close(h->fd);
+	if (h->stop[0] >= 0)
+		(void)close(h->stop[0]);
+	if (h->stop[1] >= 0)
+		(void)close(h->stop[1]);
+	for (i = 0; i < h->n; i++) {
+		free(h->ans[i].token);
+		free(h->ans[i].keyauth);
+	}
+	(void)pthread_mutex_destroy(&h->mu);
+	free(h);
+	s->priv = NULL;
+}
+
+static int
+h01_start(struct ag_solver *s)
+{
+	struct h01	*h;
+	sigset_t	 all, old;
+	int		 rc;
+
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return ANVIL_ENOMEM;
+	h->stop[0] = h->stop[1] = -1;
+	(void)pthread_mutex_init(&h->mu, NULL);
+	s->priv = h;
+	h->fd = ag_solver_listen(s->conf.port);
+	if (h->fd < 0) {
+		rc = h->fd;
+		ag_err("http-01: cannot listen on port %d: %s%s",
+		    s->conf.port, strerror(-rc), rc == -EACCES ?
+		    " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" :
+		    rc == -EADDRINUSE ? " (a web server there? use --webroot)" :
+		    "");
+		goto fail;
+	}
+	if (pipe2(h->stop, O_CLOEXEC) != 0) {
+		rc = -errno;
+		ag_err("http-01: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	/* The thread inherits a mask that blocks every signal. */
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&h->thread, NULL, serve, h);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		ag_err("http-01: cannot start the responder: %s",
+		    strerror(rc));
+		rc = -rc;
+		goto fail;
+	}
+	h->running = 1;
+	return 0;
+fail:
+	h01_cleanup(s);
+	return rc;
+}
+
+static int
+h01_add(struct ag_solver *s, const char *name, const char *token,
+    const char *keyauth)
+{
+	struct h01	*h = s->priv;
+	char		*t, *k;
+	int		 rc = 0;
+
+	t = strdup(token);
+	k = strdup(keyauth);
+	if (t == NULL || k == NULL) {
+		free(t);
+		free(k);
+		return ANVIL_ENOMEM;
+	}
+	(void)pthread_mutex_lock(&h->mu);
+	if (h->n == AG_MAX_AUTHZ) {
+		rc = ANVIL_E2BIG;
+		free(t);
+		free(k);
+	} else {
+		h->ans[h->n].token = t;
+		h->ans[h->n].keyauth = k;
+		h->n++;
+	}
+	(void)pthread_mutex_unlock(&h->mu);
+	if (rc != 0)
+		ag_err("http-01: too many tokens");
+	return rc;
+}
+
+static int
+h01_ready(struct ag_solver *s)
+{
+	return 0;
+}
+
+const struct ag_solver_ops ag_solver_http01_ops = {
+	.name = "http01-standalone",
+	.challenge = "http-01",
+	.start = h01_start,
+	.add = h01_add,
+	.ready = h01_ready,
+	.cleanup = h01_cleanup,
+};
