@@ -35,6 +35,8 @@
 #include "anvil/limits.h"
 #include "anvil/x509.h"
 
+#include "crl.h"
+#include "ocsp.h"
 #include "signer.h"
 #include "signer_int.h"
 
@@ -49,12 +51,14 @@
 /* Every file init writes or refuses to overwrite, in writing order. */
 enum state_file {
 	F_ROOT_KEY, F_ROOT_CERT, F_INTER_KEY, F_INTER_CERT, F_TLS_KEY,
-	F_TLS_CERT, F_CONFIG, F_DB, F__MAX
+	F_TLS_CERT, F_OCSP_KEY, F_OCSP_CERT, F_ROOT_CRL, F_CONFIG, F_DB,
+	F__MAX
 };
 
 static const char *const state_files[F__MAX] = {
 	STATE_ROOT_KEY, STATE_ROOT_CERT, STATE_INTER_KEY, STATE_INTER_CERT,
-	STATE_TLS_KEY, STATE_TLS_CERT, STATE_CONFIG, STATE_DB
+	STATE_TLS_KEY, STATE_TLS_CERT, STATE_OCSP_KEY, STATE_OCSP_CERT,
+	STATE_ROOT_CRL, STATE_CONFIG, STATE_DB
 };
 
 /* An extension in OpenSSL's configuration syntax (x509v3_config(5)). */
@@ -70,11 +74,15 @@ static const struct ext_spec root_exts[] = {
 	{ NID_undef, NULL }
 };
 
+/* The last entry, the CDP naming the root's CRL, is filled in by
+ * ca_build from the public base URL. */
+#define INTER_EXT_CDP	4
 static const struct ext_spec inter_exts[] = {
 	{ NID_basic_constraints, "critical,CA:TRUE,pathlen:0" },
 	{ NID_key_usage, "critical,keyCertSign,cRLSign" },
 	{ NID_subject_key_identifier, "hash" },
 	{ NID_authority_key_identifier, "keyid:always" },
+	{ NID_crl_distribution_points, NULL },
 	{ NID_undef, NULL }
 };
 
@@ -137,7 +145,31 @@ static const char config_text[] =
 "# caa_identity = anvil.invalid\n"
 "\n"
 "# Number of validation worker threads.\n"
-"# va_threads = 4\n";
+"# va_threads = 4\n"
+"\n"
+"# Plain HTTP listener serving CRLs, OCSP and the intermediate\n"
+"# certificate, ADDR:PORT.  By default listen's address, port + 1.\n"
+"# public_listen = 127.0.0.1:14001\n"
+"\n"
+"# URL prefix of those, written into every certificate's CRL\n"
+"# distribution point and authority information access.  By default\n"
+"# derived from public_listen (\"localhost\" for a loopback address).\n"
+"# The intermediate's own CRL distribution point was fixed at init.\n"
+"# public_base_url = http://localhost:14001\n"
+"\n"
+"# OCSP responder, and the OCSP URL in certificates: on or off.\n"
+"# ocsp = on\n"
+"\n"
+"# Number of CRL shards (1-1024): a certificate is listed in shard\n"
+"# serial mod crl_shards.  Fixed once certificates exist.\n"
+"# crl_shards = 16\n"
+"\n"
+"# Seconds from a CRL's thisUpdate to its nextUpdate (24 hours); it is\n"
+"# signed again at half that, and within seconds of a revocation.\n"
+"# crl_lifetime = 86400\n"
+"\n"
+"# Same for OCSP responses (3 days).\n"
+"# ocsp_lifetime = 259200\n";
 
 /* What init builds before writing anything. */
 struct ca_files {
@@ -147,9 +179,14 @@ struct ca_files {
 	X509		*inter;		/* owned */
 	EVP_PKEY	*tls_key;	/* owned */
 	X509		*tls;		/* owned */
+	EVP_PKEY	*ocsp_key;	/* owned */
+	X509		*ocsp;		/* owned */
 	char		*root_pem;	/* owned */
 	char		*inter_pem;	/* owned */
 	char		*tls_pem;	/* owned */
+	char		*ocsp_pem;	/* owned */
+	uint8_t		*root_crl;	/* DER; owned */
+	size_t		 root_crl_len;
 };
 
 static void
@@ -164,6 +201,10 @@ ca_files_clear(struct ca_files *f)
 	free(f->root_pem);
 	free(f->inter_pem);
 	free(f->tls_pem);
+	EVP_PKEY_free(f->ocsp_key);
+	X509_free(f->ocsp);
+	free(f->ocsp_pem);
+	free(f->root_crl);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -467,9 +508,12 @@ ca_build(const struct ca_init_opts *o, enum anvil_key_type t,
     struct ca_files *f)
 {
 	const char	*ca = o->ca_name != NULL ? o->ca_name : "Anvil";
+	struct ext_spec	 iexts[sizeof(inter_exts) / sizeof(inter_exts[0])];
+	struct crl_req	 crl;
 	X509_NAME	*name = NULL;
 	GENERAL_NAMES	*san = NULL;
-	int		 rc;
+	char		 cdp[1100];
+	int		 n, rc;
 
 	rc = anvil_key_generate(t, &f->root_key);
 	if (rc == 0)
@@ -488,10 +532,21 @@ ca_build(const struct ca_init_opts *o, enum anvil_key_type t,
 	if (rc != 0)
 		goto out;
 
+	/* The intermediate names the root's CRL (RFC 5280 §4.2.1.13), so
+	 * that relying parties checking the whole chain find it. */
+	n = snprintf(cdp, sizeof(cdp), "URI:%s/crl/%s",
+	    o->public_base_url != NULL ? o->public_base_url :
+	    DEFAULT_PUBLIC_BASE, STATE_ROOT_CRL);
+	if (n < 0 || (size_t)n >= sizeof(cdp)) {
+		rc = ANVIL_EINVAL;
+		goto out;
+	}
+	memcpy(iexts, inter_exts, sizeof(iexts));
+	iexts[INTER_EXT_CDP].value = cdp;
 	rc = ca_subject(ca, "Intermediate CA", &name);
 	if (rc == 0)
 		rc = cert_make(f->inter_key, name, f->root, f->root_key,
-		    INTER_DAYS, inter_exts, NULL, &f->inter);
+		    INTER_DAYS, iexts, NULL, &f->inter);
 	X509_NAME_free(name);
 	name = NULL;
 	if (rc != 0)
@@ -512,11 +567,29 @@ ca_build(const struct ca_init_opts *o, enum anvil_key_type t,
 	if (rc != 0)
 		goto out;
 
+	/* The delegated OCSP responder, and the root's first CRL. */
+	rc = anvil_key_generate(ANVIL_KEY_EC256, &f->ocsp_key);
+	if (rc == 0)
+		rc = ocsp_responder_issue(f->inter, f->inter_key, f->ocsp_key,
+		    (int64_t)time(NULL), &f->ocsp);
+	if (rc != 0)
+		goto out;
+	memset(&crl, 0, sizeof(crl));
+	crl.this_update = (int64_t)time(NULL);
+	crl.next_update = crl.this_update + CRL_ROOT_LIFETIME;
+	crl.number = 1;
+	rc = crl_build(f->root, f->root_key, &crl, &f->root_crl,
+	    &f->root_crl_len);
+	if (rc != 0)
+		goto out;
+
 	rc = signer__cert_pem(f->root, &f->root_pem);
 	if (rc == 0)
 		rc = signer__cert_pem(f->inter, &f->inter_pem);
 	if (rc == 0)
 		rc = signer__cert_pem(f->tls, &f->tls_pem);
+	if (rc == 0)
+		rc = signer__cert_pem(f->ocsp, &f->ocsp_pem);
 out:
 	X509_NAME_free(name);
 	GENERAL_NAMES_free(san);
@@ -545,6 +618,15 @@ file_write(const char *dir, enum state_file which, const struct ca_files *f)
 	case F_TLS_KEY:
 		key = f->tls_key;
 		break;
+	case F_OCSP_KEY:
+		key = f->ocsp_key;
+		break;
+	case F_OCSP_CERT:
+		text = f->ocsp_pem;
+		break;
+	case F_ROOT_CRL:
+		return anvil_file_write_atomic(path, f->root_crl,
+		    f->root_crl_len, 0644);
 	case F_ROOT_CERT:
 		text = f->root_pem;
 		break;

@@ -26,6 +26,10 @@ config_init(struct config *c)
 	c->order_lifetime = 7 * 86400;
 	c->authz_lifetime = 30 * 86400;
 	c->va_threads = 4;
+	c->ocsp = true;
+	c->crl_shards = 16;
+	c->crl_lifetime = 86400;
+	c->ocsp_lifetime = 3 * 86400;
 }
 
 void
@@ -39,6 +43,8 @@ config_done(struct config *c)
 	free(c->resolver);
 	free(c->terms_of_service);
 	free(c->website);
+	free(c->public_listen);
+	free(c->public_base_url);
 	for (i = 0; i < c->n_caa; i++)
 		free(c->caa_identities[i]);
 	memset(c, 0, sizeof(*c));
@@ -113,6 +119,60 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 	}
 	if (strcmp(key, "resolver") == 0)
 		return set_str(&c->resolver, value);
+	if (strcmp(key, "public_listen") == 0) {
+		if (strchr(value, ':') == NULL) {
+			snprintf(err, errlen, "public_listen: expected "
+			    "ADDR:PORT, got \"%s\"", value);
+			return ANVIL_EINVAL;
+		}
+		return set_str(&c->public_listen, value);
+	}
+	if (strcmp(key, "public_base_url") == 0) {
+		/* Relying parties fetch CRLs and OCSP over plain HTTP (RFC
+		 * 5280 §4.2.1.13, RFC 6960 Appendix A). */
+		if (strncmp(value, "http://", 7) != 0 ||
+		    check_url(value) != 0 || value[strlen(value) - 1] == '/') {
+			snprintf(err, errlen, "public_base_url: expected "
+			    "http://HOST[:PORT] without a trailing slash");
+			return ANVIL_EINVAL;
+		}
+		return set_str(&c->public_base_url, value);
+	}
+	if (strcmp(key, "ocsp") == 0) {
+		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+			snprintf(err, errlen, "ocsp: expected on or off, got "
+			    "\"%s\"", value);
+			return ANVIL_EINVAL;
+		}
+		c->ocsp = strcmp(value, "on") == 0;
+		return 0;
+	}
+	if (strcmp(key, "crl_shards") == 0) {
+		rc = parse_int(value, 1, CONFIG_MAX_CRL_SHARDS, &n);
+		if (rc != 0) {
+			snprintf(err, errlen, "crl_shards: expected 1-%d, got "
+			    "\"%s\"", CONFIG_MAX_CRL_SHARDS, value);
+			return rc;
+		}
+		c->crl_shards = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "crl_lifetime") == 0 ||
+	    strcmp(key, "ocsp_lifetime") == 0) {
+		/* At least a minute so that half-life refreshes do not spin;
+		 * at most 10 days (CA/B BR 4.9.7 and 4.9.10 caps). */
+		rc = parse_int(value, 60, 10LL * 86400, &n);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: expected seconds, 60 to "
+			    "864000, got \"%s\"", key, value);
+			return rc;
+		}
+		if (key[0] == 'c')
+			c->crl_lifetime = n;
+		else
+			c->ocsp_lifetime = n;
+		return 0;
+	}
 	if (strcmp(key, "terms_of_service") == 0 ||
 	    strcmp(key, "website") == 0) {
 		if (check_url(value) != 0) {

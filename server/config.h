@@ -19,10 +19,23 @@
  *   website           = https://...       meta.website
  *   caa_identity      = anvil.invalid     meta.caaIdentities (repeatable)
  *   va_threads        = 4
+ *   public_listen     = 127.0.0.1:14001   plain HTTP listener for CRLs, OCSP
+ *                       and the intermediate; default: listen's address,
+ *                       port + 1
+ *   public_base_url   = http://localhost:14001   URL prefix put in the
+ *                       certificates' CDP and AIA; default derived from
+ *                       public_listen
+ *   ocsp              = on                on|off: AIA OCSP URL and responder
+ *   crl_shards        = 16                CRL partitions (1-1024); fixed once
+ *                       certificates exist (kept in the database)
+ *   crl_lifetime      = 86400             seconds from thisUpdate to
+ *                       nextUpdate of a CRL (regenerated at half-life)
+ *   ocsp_lifetime     = 259200            same for OCSP responses (3 days)
  */
 #ifndef ANVIL_SERVER_CONFIG_H
 #define ANVIL_SERVER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +56,15 @@ struct config {
 	char		*caa_identities[CONFIG_MAX_CAA];
 	size_t		 n_caa;
 	int		 va_threads;
+	char		*public_listen;
+	char		*public_base_url;
+	bool		 ocsp;
+	int		 crl_shards;
+	int64_t		 crl_lifetime;
+	int64_t		 ocsp_lifetime;
 };
+
+#define CONFIG_MAX_CRL_SHARDS	1024
 
 /* Sets the defaults. */
 void config_init(struct config *c);

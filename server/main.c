@@ -1,5 +1,5 @@
 /*
- * main.c - the anvil-ca command: init, root, serve.
+ * main.c - the anvil-ca command: init, root, serve, revoke, list.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -14,7 +14,10 @@
 #include <event2/http.h>
 
 #include "anvil/anvil.h"
+#include "admin.h"
 #include "nonce.h"
+#include "pub.h"
+#include "revoc.h"
 #include "server.h"
 #include "signer.h"
 #include "store.h"
@@ -30,11 +33,17 @@ usage(FILE *f)
 	    "usage: anvil-ca init --state DIR [--key-type ec256|ec384|rsa2048|"
 	    "rsa3072|rsa4096]\n"
 	    "                     [--tls-name NAME]... [--ca-name NAME]\n"
+	    "                     [--public-base-url http://HOST:PORT]\n"
 	    "       anvil-ca root --state DIR\n"
 	    "       anvil-ca serve --state DIR [--listen ADDR:PORT] "
 	    "[--base-url URL]\n"
 	    "                      [--http01-port N] [--tlsalpn01-port N] "
-	    "[--resolver ADDR:PORT]\n");
+	    "[--resolver ADDR:PORT]\n"
+	    "                      [--public-listen ADDR:PORT]\n"
+	    "       anvil-ca revoke --state DIR --serial HEX --reason REASON "
+	    "[--invalidity-date EPOCH]\n"
+	    "       anvil-ca list --state DIR [--revoked] [--expiring DAYS] "
+	    "[--json]\n");
 }
 
 static int
@@ -45,6 +54,7 @@ cmd_init(int argc, char **argv)
 		{ "key-type", required_argument, NULL, 'k' },
 		{ "tls-name", required_argument, NULL, 't' },
 		{ "ca-name", required_argument, NULL, 'n' },
+		{ "public-base-url", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -61,6 +71,7 @@ cmd_init(int argc, char **argv)
 		case 's': o.state_dir = optarg; break;
 		case 'k': o.key_type = optarg; break;
 		case 'n': o.ca_name = optarg; break;
+		case 'p': o.public_base_url = optarg; break;
 		case 't':
 			if (o.n_tls_names >= MAX_TLS_NAMES) {
 				fprintf(stderr, "anvil-ca: at most %d "
@@ -180,11 +191,13 @@ cmd_serve(int argc, char **argv)
 		{ "http01-port", required_argument, NULL, 'H' },
 		{ "tlsalpn01-port", required_argument, NULL, 'T' },
 		{ "resolver", required_argument, NULL, 'r' },
+		{ "public-listen", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const keys[] = {
 		['l'] = "listen", ['b'] = "base_url", ['H'] = "http01_port",
 		['T'] = "tlsalpn01_port", ['r'] = "resolver",
+		['P'] = "public_listen",
 	};
 	struct server srv;
 	struct va_config vc;
@@ -277,6 +290,11 @@ cmd_serve(int argc, char **argv)
 	rc = front_start(&srv);
 	if (rc != 0)
 		goto fail;
+	rc = pub_start(&srv);
+	if (rc == 0)
+		rc = revoc_start(&srv);
+	if (rc != 0)
+		goto fail;
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
 	srv.sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
 	if (srv.sigterm == NULL || srv.sigint == NULL ||
@@ -284,6 +302,8 @@ cmd_serve(int argc, char **argv)
 	    event_add(srv.sigint, NULL) != 0)
 		goto fail;
 	print_directory(&srv);
+	printf("anvil-ca: public %s\n", srv.pub_base);
+	fflush(stdout);
 	if (event_base_dispatch(srv.base) != 0)
 		goto fail;
 	rc = 0;
@@ -292,6 +312,8 @@ fail:
 	fprintf(stderr, "anvil-ca: cannot start: %s\n", anvil_strerror(rc));
 	rc = 1;
 out:
+	revoc_stop(&srv);
+	pub_stop(&srv);
 	front_stop(&srv);
 	va_free(srv.va);
 	if (srv.sigterm != NULL)
@@ -321,6 +343,10 @@ main(int argc, char **argv)
 		return cmd_root(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "revoke") == 0)
+		return admin_revoke(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return admin_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

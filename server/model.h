@@ -112,6 +112,8 @@ struct cert {
 	int64_t		 not_after;
 	int64_t		 revoked_at;	/* 0 when not revoked */
 	int		 reason;	/* revocation reason when revoked */
+	int		 shard;		/* CRL shard named in its CDP */
+	int64_t		 invalidity;	/* RFC 5280 §5.3.2 date, 0 if none */
 };
 
 void acct_clear(struct acct *a);

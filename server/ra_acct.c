@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "anvil/anvil.h"
+#include "revoc.h"
 #include "server.h"
 #include "store.h"
 
@@ -102,7 +103,7 @@ ra_new_account(struct req *r)
 	    anvil_jwk_thumbprint(r->key), &old);
 	if (rc == 0) {
 		if (old.status != ACCT_VALID)
-			reply_problem(r, ANVIL_PROB_UNAUTHORIZED, 0,
+			reply_problem(r, ANVIL_PROB_UNAUTHORIZED, 401,
 			    "account is %s", acct_status_name(old.status));
 		else
 			reply_acct(r, 200, &old);
@@ -116,6 +117,14 @@ ra_new_account(struct req *r)
 	if (only_existing) {
 		reply_problem(r, ANVIL_PROB_ACCOUNT_DOES_NOT_EXIST, 0,
 		    "no account for this key");
+		goto out;
+	}
+	rc = revoc_key_blocked(r->srv, anvil_jwk_pkey(r->key));
+	if (rc != 0) {
+		reply_problem(r, rc == 1 ? ANVIL_PROB_BAD_PUBLIC_KEY :
+		    ANVIL_PROB_SERVER_INTERNAL, 0, rc == 1 ?
+		    "this key was revoked as compromised" :
+		    "could not check the key");
 		goto out;
 	}
 	if (r->srv->cfg.terms_of_service != NULL && !tos) {
@@ -310,6 +319,14 @@ ra_key_change(struct req *r)
 		reply_problem(r, rc == ANVIL_EALG ?
 		    ANVIL_PROB_BAD_SIGNATURE_ALGORITHM : ANVIL_PROB_MALFORMED,
 		    0, "inner JWS signature does not verify");
+		goto out;
+	}
+	rc = revoc_key_blocked(r->srv, anvil_jwk_pkey(newkey));
+	if (rc != 0) {
+		reply_problem(r, rc == 1 ? ANVIL_PROB_BAD_PUBLIC_KEY :
+		    ANVIL_PROB_SERVER_INTERNAL, 0, rc == 1 ?
+		    "the new key was revoked as compromised" :
+		    "could not check the new key");
 		goto out;
 	}
 	rc = anvil_json_parse_object((const char *)inner->payload,

@@ -11,6 +11,7 @@
 
 #include "anvil/anvil.h"
 #include "ra.h"
+#include "revoc.h"
 #include "signer.h"
 #include "store.h"
 
@@ -438,6 +439,14 @@ ra_finalize(struct req *r)
 		    "CSR key must not be the account key");
 		goto out;
 	}
+	rc = revoc_key_blocked(r->srv, X509_REQ_get0_pubkey(csr));
+	if (rc != 0) {
+		reply_problem(r, rc == 1 ? ANVIL_PROB_BAD_PUBLIC_KEY :
+		    ANVIL_PROB_SERVER_INTERNAL, 0, rc == 1 ?
+		    "CSR key was revoked as compromised" :
+		    "could not check the CSR key");
+		goto out;
+	}
 	memset(&sr, 0, sizeof(sr));
 	sr.csr_der = der;
 	sr.csr_len = der_len;
@@ -473,6 +482,7 @@ ra_finalize(struct req *r)
 	c.spki_hash = sp.spki_hash;
 	c.not_before = sp.not_before;
 	c.not_after = sp.not_after;
+	c.shard = sp.shard;
 	/* The certificate is on disk before the order says valid. */
 	rc = store_begin(r->srv->store);
 	if (rc == 0) {
@@ -495,6 +505,8 @@ ra_finalize(struct req *r)
 		    "could not record the certificate");
 		goto out;
 	}
+	/* Its first OCSP response, so that no status request waits. */
+	revoc_cert_issued(r->srv, sp.serial);
 	url_of(r, PATH_ORDER, o.id, NULL, url, sizeof(url));
 	reply_json(r, 200, render_order(r, &o), url);
 out:

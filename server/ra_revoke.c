@@ -11,6 +11,7 @@
 
 #include "anvil/anvil.h"
 #include "ra.h"
+#include "revoc.h"
 #include "store.h"
 
 /* RFC 5280 §5.3.1 reasons a subscriber may give (as Let's Encrypt). */
@@ -71,6 +72,7 @@ ra_revoke(struct req *r)
 	char serial[41];
 	X509 *x = NULL;
 	json_int_t reason = 0;
+	bool in_tx = false;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -148,7 +150,20 @@ ra_revoke(struct req *r)
 		    "certificate was revoked already");
 		goto out;
 	}
-	rc = store_cert_revoke(r->srv->store, serial, (int)reason, now_s());
+	/* The revocation and, for keyCompromise, the block of its key
+	 * (badPublicKey from now on) are one transaction. */
+	rc = store_begin(r->srv->store);
+	if (rc == 0) {
+		in_tx = true;
+		rc = store_cert_revoke(r->srv->store, serial, (int)reason,
+		    now_s());
+	}
+	if (rc == 0 && reason == 1)
+		rc = store_key_block(r->srv->store, c.spki_hash, 1, now_s());
+	if (rc == 0) {
+		in_tx = false;
+		rc = store_commit(r->srv->store);
+	}
 	if (rc == ANVIL_EEXIST) {
 		reply_problem(r, ANVIL_PROB_ALREADY_REVOKED, 0,
 		    "certificate was revoked already");
@@ -159,8 +174,12 @@ ra_revoke(struct req *r)
 		    "could not record the revocation");
 		goto out;
 	}
+	/* The CRL shard and OCSP response follow on the next loop turn. */
+	revoc_kick(r->srv);
 	reply_raw(r, 200, NULL, NULL, 0);
 out:
+	if (in_tx)
+		(void)store_rollback(r->srv->store);
 	anvil_jwk_free(certkey);
 	X509_free(x);
 	free(der);

@@ -25,6 +25,7 @@ struct store;
 struct va;
 struct signer;
 struct nonce_pool;
+struct revoc;
 
 struct server {
 	struct config		 cfg;
@@ -38,6 +39,11 @@ struct server {
 	struct event		*sigterm;
 	struct event		*sigint;
 	int			 port;	/* bound port */
+	struct evhttp		*pub_http;	/* plain HTTP: CRLs, OCSP,
+						   intermediate (pub.c) */
+	char			 pub_base[300];	/* its URL prefix in use */
+	struct revoc		*revoc;		/* revocation worker
+						   (revoc.c) */
 };
 
 /* Resource paths, after the base URL. */

@@ -33,6 +33,8 @@
 #include "anvil/limits.h"
 #include "anvil/x509.h"
 
+#include "crl.h"
+#include "ocsp.h"
 #include "signer.h"
 #include "signer_int.h"
 
@@ -54,6 +56,13 @@ struct signer {
 	X509_EXTENSION	*ku_rsa;	/* ... plus keyEncipherment; owned */
 	X509_EXTENSION	*eku;		/* serverAuth; owned */
 	X509_EXTENSION	*aki;		/* keyid of inter's SKI; owned */
+	X509_EXTENSION	**cdp;		/* one per CRL shard; owned */
+	int		 n_shards;	/* 0 until signer_set_public */
+	X509_EXTENSION	*aia;		/* OCSP and caIssuers; owned */
+	uint8_t		*inter_der;	/* DER of inter; owned */
+	size_t		 inter_der_len;
+	EVP_PKEY	*ocsp_key;	/* delegated responder; owned */
+	X509		*ocsp_cert;	/* owned */
 };
 
 int
@@ -252,6 +261,27 @@ out:
 	return rc;
 }
 
+/* Keeps the DER of the intermediate, served as caIssuers. */
+static int
+inter_der_make(struct signer *s)
+{
+	unsigned char	*p = NULL;
+	int		 len;
+
+	len = i2d_X509(s->inter, &p);
+	if (len <= 0)
+		return ANVIL_ECRYPTO;
+	s->inter_der = malloc((size_t)len);
+	if (s->inter_der == NULL) {
+		OPENSSL_free(p);
+		return ANVIL_ENOMEM;
+	}
+	memcpy(s->inter_der, p, (size_t)len);
+	s->inter_der_len = (size_t)len;
+	OPENSSL_free(p);
+	return 0;
+}
+
 int
 signer_open(const char *state_dir, struct signer **ret)
 {
@@ -291,6 +321,8 @@ signer_open(const char *state_dir, struct signer **ret)
 
 	rc = exts_prepare(s);
 	if (rc == 0)
+		rc = inter_der_make(s);
+	if (rc == 0)
 		rc = signer__cert_pem(s->inter, &s->chain_pem);
 	if (rc == 0)
 		rc = signer__cert_pem(root, &s->root_pem);
@@ -304,6 +336,18 @@ out:
 	X509_free(root);
 	signer_free(s);
 	return rc;
+}
+
+static void
+cdp_free(struct signer *s)
+{
+	int	 i;
+
+	for (i = 0; i < s->n_shards; i++)
+		X509_EXTENSION_free(s->cdp[i]);
+	free(s->cdp);
+	s->cdp = NULL;
+	s->n_shards = 0;
 }
 
 void
@@ -320,6 +364,11 @@ signer_free(struct signer *s)
 	X509_EXTENSION_free(s->ku_rsa);
 	X509_EXTENSION_free(s->eku);
 	X509_EXTENSION_free(s->aki);
+	cdp_free(s);
+	X509_EXTENSION_free(s->aia);
+	free(s->inter_der);
+	EVP_PKEY_free(s->ocsp_key);
+	X509_free(s->ocsp_cert);
 	free(s);
 }
 
@@ -576,14 +625,33 @@ out:
 	return rc;
 }
 
-/* Builds and signs the leaf for a checked CSR and request into *ret. */
+/* The serial of x modulo n (the value crl_shard_of_hex gives for its
+ * hex), or -1. */
+static int
+serial_shard(X509 *x, int n)
+{
+	BIGNUM		*bn;
+	BN_ULONG	 r;
+
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	if (bn == NULL)
+		return -1;
+	r = BN_mod_word(bn, (BN_ULONG)n);
+	BN_free(bn);
+	if (r == (BN_ULONG)-1)
+		return -1;
+	return (int)r;
+}
+
+/* Builds and signs the leaf for a checked CSR and request into *ret,
+ * and its CRL shard into *ret_shard. */
 static int
 leaf_build(struct signer *s, X509_REQ *csr, const struct sign_req *req,
-    int rsa, X509 **ret)
+    int rsa, X509 **ret, int *ret_shard)
 {
 	X509			*x = NULL;
 	const unsigned char	*pk = NULL;
-	int			 pklen = 0, rc = ANVIL_ENOMEM;
+	int			 pklen = 0, shard = 0, rc = ANVIL_ENOMEM;
 
 	x = X509_new();
 	if (x == NULL)
@@ -621,9 +689,16 @@ leaf_build(struct signer *s, X509_REQ *csr, const struct sign_req *req,
 	rc = ANVIL_ECRYPTO;
 	if (!X509_add_ext(x, s->aki, -1))
 		goto out;
+	if (s->n_shards > 0) {
+		shard = serial_shard(x, s->n_shards);
+		if (shard < 0 || !X509_add_ext(x, s->cdp[shard], -1) ||
+		    !X509_add_ext(x, s->aia, -1))
+			goto out;
+	}
 	if (X509_sign(x, s->key, s->md) <= 0)
 		goto out;
 	*ret = x;
+	*ret_shard = shard;
 	x = NULL;
 	rc = 0;
 out:
@@ -712,7 +787,7 @@ signer_issue(struct signer *s, const struct sign_req *req,
 		goto out;
 	}
 
-	rc = leaf_build(s, csr, req, rsa, &x);
+	rc = leaf_build(s, csr, req, rsa, &x, &r.shard);
 	if (rc == 0)
 		rc = resp_fill(x, req, &r);
 	if (rc != 0)
@@ -766,4 +841,259 @@ out:
 	X509_free(x);
 	free(leaf);
 	return rc;
+}
+
+/* Builds a cRLDistributionPoints extension of one fullName URI. */
+static int
+cdp_make(const char *url, X509_EXTENSION **ret)
+{
+	CRL_DIST_POINTS	*cdps = NULL;
+	DIST_POINT	*dp = NULL;
+	GENERAL_NAME	*gen = NULL;
+	int		 rc = ANVIL_ENOMEM;
+
+	cdps = sk_DIST_POINT_new_null();
+	dp = DIST_POINT_new();
+	if (cdps == NULL || dp == NULL)
+		goto out;
+	dp->distpoint = DIST_POINT_NAME_new();
+	if (dp->distpoint == NULL)
+		goto out;
+	dp->distpoint->type = 0;	/* fullName */
+	dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
+	if (dp->distpoint->name.fullname == NULL)
+		goto out;
+	gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_URI, url, 0);
+	if (gen == NULL) {
+		rc = ANVIL_EINVAL;
+		goto out;
+	}
+	if (sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gen) <= 0)
+		goto out;
+	gen = NULL;
+	if (sk_DIST_POINT_push(cdps, dp) <= 0)
+		goto out;
+	dp = NULL;
+	rc = ext_make(NID_crl_distribution_points, 0, cdps, ret);
+out:
+	GENERAL_NAME_free(gen);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdps);
+	return rc;
+}
+
+/* Appends one AccessDescription (method nid, URI url) to aia. */
+static int
+aia_push(AUTHORITY_INFO_ACCESS *aia, int nid, const char *url)
+{
+	ACCESS_DESCRIPTION	*ad;
+
+	ad = ACCESS_DESCRIPTION_new();
+	if (ad == NULL)
+		return ANVIL_ENOMEM;
+	ASN1_OBJECT_free(ad->method);
+	ad->method = OBJ_nid2obj(nid);
+	GENERAL_NAME_free(ad->location);
+	ad->location = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_URI, url, 0);
+	if (ad->method == NULL || ad->location == NULL ||
+	    sk_ACCESS_DESCRIPTION_push(aia, ad) <= 0) {
+		ACCESS_DESCRIPTION_free(ad);
+		return ANVIL_ENOMEM;
+	}
+	return 0;
+}
+
+int
+signer_set_public(struct signer *s, const struct signer_public *p)
+{
+	AUTHORITY_INFO_ACCESS	*aia = NULL;
+	X509_EXTENSION		**cdp = NULL, *aiax = NULL;
+	char			 url[1024];
+	int			 i, n = 0, rc = ANVIL_EINVAL;
+
+	if (s == NULL || p == NULL || p->base_url == NULL ||
+	    p->crl_shards < 1 || p->crl_shards > 1024 ||
+	    strlen(p->base_url) > 900)
+		return ANVIL_EINVAL;
+	rc = ANVIL_ENOMEM;
+	cdp = calloc((size_t)p->crl_shards, sizeof(*cdp));
+	aia = sk_ACCESS_DESCRIPTION_new_null();
+	if (cdp == NULL || aia == NULL)
+		goto out;
+	for (n = 0; n < p->crl_shards; n++) {
+		rc = crl_url(url, sizeof(url), p->base_url, n);
+		if (rc == 0)
+			rc = cdp_make(url, &cdp[n]);
+		if (rc != 0)
+			goto out;
+	}
+	/* RFC 5280 §4.2.2.1: OCSP first is what clients expect. */
+	if (p->ocsp) {
+		snprintf(url, sizeof(url), "%s/ocsp", p->base_url);
+		rc = aia_push(aia, NID_ad_OCSP, url);
+		if (rc != 0)
+			goto out;
+	}
+	snprintf(url, sizeof(url), "%s/intermediate.der", p->base_url);
+	rc = aia_push(aia, NID_ad_ca_issuers, url);
+	if (rc == 0)
+		rc = ext_make(NID_info_access, 0, aia, &aiax);
+	if (rc != 0)
+		goto out;
+	cdp_free(s);
+	X509_EXTENSION_free(s->aia);
+	s->cdp = cdp;
+	s->n_shards = p->crl_shards;
+	s->aia = aiax;
+	cdp = NULL;
+	n = 0;
+	rc = 0;
+out:
+	if (cdp != NULL) {
+		for (i = 0; i < n && i < p->crl_shards; i++)
+			X509_EXTENSION_free(cdp[i]);
+		free(cdp);
+	}
+	AUTHORITY_INFO_ACCESS_free(aia);
+	if (rc != 0)
+		ERR_clear_error();
+	return rc;
+}
+
+int
+signer_crl_sign(struct signer *s, const struct crl_req *req,
+    uint8_t **ret_der, size_t *ret_len)
+{
+	if (s == NULL)
+		return ANVIL_EINVAL;
+	return crl_build(s->inter, s->key, req, ret_der, ret_len);
+}
+
+const uint8_t *
+signer_inter_der(const struct signer *s, size_t *ret_len)
+{
+	*ret_len = s->inter_der_len;
+	return s->inter_der;
+}
+
+int
+signer_ocsp_issuer(const struct signer *s, struct ocsp_issuer *ret)
+{
+	return ocsp_issuer_init(s->inter, ret);
+}
+
+/*
+ * Loads the responder from state_dir into *ret_key and *ret_cert when it
+ * is usable at now: key and certificate match, the intermediate signed
+ * the certificate, and it lasts beyond now + OCSP_RESPONDER_RENEW.
+ * Returns 0, ANVIL_ENOENT when a file is missing, or ANVIL_ECERT when it
+ * is not usable.
+ */
+static int
+responder_load(struct signer *s, const char *dir, int64_t now,
+    EVP_PKEY **ret_key, X509 **ret_cert)
+{
+	EVP_PKEY	*key = NULL;
+	X509		*x = NULL;
+	char		 path[4096];
+	time_t		 t;
+	int		 rc;
+
+	rc = signer__path(path, sizeof(path), dir, STATE_OCSP_KEY);
+	if (rc == 0)
+		rc = anvil_key_load(path, &key);
+	if (rc == 0)
+		rc = cert_load(dir, STATE_OCSP_CERT, &x);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ECERT;
+	t = (time_t)(now + OCSP_RESPONDER_RENEW);
+	if (X509_check_private_key(x, key) != 1 ||
+	    X509_verify(x, X509_get0_pubkey(s->inter)) != 1 ||
+	    X509_cmp_time(X509_get0_notAfter(x), &t) <= 0)
+		goto out;
+	*ret_key = key;
+	*ret_cert = x;
+	key = NULL;
+	x = NULL;
+	rc = 0;
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(x);
+	return rc;
+}
+
+/* Issues a new responder key and certificate and writes them to dir. */
+static int
+responder_new(struct signer *s, const char *dir, int64_t now,
+    EVP_PKEY **ret_key, X509 **ret_cert)
+{
+	EVP_PKEY	*key = NULL;
+	X509		*x = NULL;
+	char		 path[4096], *pem = NULL;
+	int		 rc;
+
+	rc = anvil_key_generate(ANVIL_KEY_EC256, &key);
+	if (rc == 0)
+		rc = ocsp_responder_issue(s->inter, s->key, key, now, &x);
+	if (rc == 0)
+		rc = signer__cert_pem(x, &pem);
+	/* The key first: a crash between the two leaves a pair that does
+	 * not match, which the next start replaces. */
+	if (rc == 0)
+		rc = signer__path(path, sizeof(path), dir, STATE_OCSP_KEY);
+	if (rc == 0)
+		rc = anvil_key_save(path, key, 1);
+	if (rc == 0)
+		rc = signer__path(path, sizeof(path), dir, STATE_OCSP_CERT);
+	if (rc == 0)
+		rc = anvil_file_write_atomic(path, pem, strlen(pem), 0644);
+	if (rc != 0)
+		goto out;
+	*ret_key = key;
+	*ret_cert = x;
+	key = NULL;
+	x = NULL;
+out:
+	free(pem);
+	EVP_PKEY_free(key);
+	X509_free(x);
+	return rc;
+}
+
+int
+signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now)
+{
+	EVP_PKEY	*key = NULL;
+	X509		*x = NULL;
+	int		 rc;
+
+	if (s == NULL || state_dir == NULL)
+		return ANVIL_EINVAL;
+	/* Missing, damaged, foreign or ending soon: replace it. */
+	rc = responder_load(s, state_dir, now, &key, &x);
+	if (rc != 0)
+		rc = responder_new(s, state_dir, now, &key, &x);
+	if (rc != 0)
+		goto out;
+	EVP_PKEY_free(s->ocsp_key);
+	X509_free(s->ocsp_cert);
+	s->ocsp_key = key;
+	s->ocsp_cert = x;
+out:
+	ERR_clear_error();
+	return rc;
+}
+
+int
+signer_ocsp_sign(struct signer *s, const struct ocsp_answer *a,
+    uint8_t **ret_der, size_t *ret_len)
+{
+	if (s == NULL)
+		return ANVIL_EINVAL;
+	if (s->ocsp_key == NULL)
+		return ANVIL_ENOENT;
+	return ocsp_response_build(s->inter, s->ocsp_cert, s->ocsp_key, a,
+	    ret_der, ret_len);
 }

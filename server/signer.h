@@ -9,10 +9,15 @@
 #ifndef ANVIL_SERVER_SIGNER_H
 #define ANVIL_SERVER_SIGNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "model.h"
+
+struct crl_req;
+struct ocsp_answer;
+struct ocsp_issuer;
 
 /* Files in the state directory. */
 #define STATE_ROOT_KEY		"root.key"
@@ -23,6 +28,8 @@
 #define STATE_TLS_CERT		"tls.pem"	/* leaf then root-issued chain */
 #define STATE_CONFIG		"anvil-ca.conf"
 #define STATE_DB		"anvil-ca.db"
+/* Also STATE_OCSP_KEY, STATE_OCSP_CERT (ocsp.h), STATE_ROOT_CRL (crl.h). */
+#define DEFAULT_PUBLIC_BASE	"http://localhost:14001"
 
 struct signer;
 
@@ -49,7 +56,50 @@ struct sign_resp {
 					   DER; owned (free()) */
 	int64_t		 not_before;
 	int64_t		 not_after;
+	int		 shard;		/* CRL shard named in the CDP (0 when
+					   signer_set_public was not called) */
 };
+
+/* Where relying parties find revocation information (plain HTTP). */
+struct signer_public {
+	const char	*base_url;	/* "http://host:port", no trailing / */
+	int		 crl_shards;	/* 1..CONFIG_MAX_CRL_SHARDS */
+	bool		 ocsp;		/* add the AIA OCSP URL */
+};
+
+/*
+ * Makes every later leaf carry a cRLDistributionPoints extension naming
+ * base_url/crl/<shard>.crl, shard being the serial modulo crl_shards
+ * (as crl_shard_of_hex computes it), and an authorityInfoAccess with
+ * caIssuers base_url/intermediate.der, plus OCSP base_url/ocsp when ocsp
+ * is set.  Returns 0, ANVIL_EINVAL or ANVIL_ENOMEM.
+ */
+int signer_set_public(struct signer *s, const struct signer_public *p);
+
+/* Signs a CRL of the intermediate (see crl_build).  *ret_der is new
+ * (free()). */
+int signer_crl_sign(struct signer *s, const struct crl_req *req,
+    uint8_t **ret_der, size_t *ret_len);
+
+/*
+ * Loads the delegated OCSP responder's key and certificate from
+ * state_dir (STATE_OCSP_KEY, STATE_OCSP_CERT); when they are missing,
+ * do not match, were not issued by the intermediate, or end within
+ * OCSP_RESPONDER_RENEW of now, issues a new key and certificate from the
+ * intermediate and writes them first.  Returns 0 or a negative code.
+ */
+int signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now);
+
+/* Signs one OCSP response with the responder (see ocsp_response_build).
+ * ANVIL_ENOENT before signer_ocsp_open succeeded. */
+int signer_ocsp_sign(struct signer *s, const struct ocsp_answer *a,
+    uint8_t **ret_der, size_t *ret_len);
+
+/* The hashes that OCSP requests use to name the intermediate. */
+int signer_ocsp_issuer(const struct signer *s, struct ocsp_issuer *ret);
+
+/* DER of the intermediate certificate (borrowed). */
+const uint8_t *signer_inter_der(const struct signer *s, size_t *ret_len);
 
 /*
  * Issues a certificate: random positive serial of 128 bits, subject CN the
@@ -82,6 +132,9 @@ struct ca_init_opts {
 	const char *const *tls_names;	/* extra names/IPs for the HTTPS cert */
 	size_t		 n_tls_names;
 	const char	*ca_name;	/* subject O/CN prefix, default "Anvil" */
+	const char	*public_base_url; /* put in the intermediate's CDP
+					   (root.crl); NULL for the default
+					   http://localhost:14001 */
 };
 
 /*

@@ -18,6 +18,7 @@
 #ifndef ANVIL_SERVER_STORE_H
 #define ANVIL_SERVER_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,5 +84,98 @@ int store_cert_get(struct store *s, const char *serial, struct cert *ret);
  * revoked already (nothing changes then). */
 int store_cert_revoke(struct store *s, const char *serial, int reason,
     int64_t when);
+/* Sets the invalidity date (RFC 5280 §5.3.2) of a revoked certificate.
+ * ANVIL_ENOENT when serial is unknown or not revoked. */
+int store_cert_set_invalidity(struct store *s, const char *serial,
+    int64_t when);
+
+/* Which certificates store_cert_list() reports. */
+struct cert_filter {
+	bool		 revoked_only;
+	int64_t		 expiring_before;	/* 0: any; else unexpired at
+						   `now` and not_after < it */
+	int64_t		 now;
+};
+/* Calls fn for each matching certificate, oldest first, without its DER
+ * (c->der NULL; c is cleared after the call).  Stops and returns what fn
+ * returns when that is not 0. */
+int store_cert_list(struct store *s, const struct cert_filter *f,
+    int (*fn)(void *arg, const struct cert *c), void *arg);
+
+/*
+ * Revocation state (docs/internals/revocation.md).
+ */
+
+/* The number of CRL shards, fixed in the database.  When none is recorded
+ * yet, or no certificate exists, want is recorded.  *ret is the number in
+ * force.  ANVIL_EEXIST (and *ret set) when certificates exist under a
+ * different recorded number: shards cannot change once named in
+ * certificates. */
+int store_crl_shards(struct store *s, int want, int *ret);
+
+/* One entry of a CRL. */
+struct revoked {
+	char		 serial[SERIAL_HEX_LEN + 1];
+	int64_t		 revoked_at;
+	int		 reason;
+	int64_t		 invalidity;	/* 0 if none */
+};
+/* The certificates of shard revoked and not expired at now, in a new
+ * array (free()) of *ret_n entries, at most max (ANVIL_E2BIG beyond). */
+int store_revoked_list(struct store *s, int shard, int64_t now, size_t max,
+    struct revoked **ret, size_t *ret_n);
+
+/* A signed CRL or OCSP response kept for serving.  key is the shard (-1
+ * for none) of a CRL, or the serial of an OCSP response. */
+struct signed_obj {
+	int		 shard;
+	char		 serial[SERIAL_HEX_LEN + 1];
+	int64_t		 number;	/* CRL number */
+	int64_t		 this_update;
+	int64_t		 next_update;
+	uint8_t		*der;		/* owned (free()) */
+	size_t		 der_len;
+};
+void signed_obj_clear(struct signed_obj *o);
+
+int store_crl_get(struct store *s, int shard, struct signed_obj *ret);
+/* Inserts or replaces the CRL of o->shard. */
+int store_crl_put(struct store *s, const struct signed_obj *o);
+int store_ocsp_get(struct store *s, const char *serial,
+    struct signed_obj *ret);
+/* Inserts or replaces the response of o->serial. */
+int store_ocsp_put(struct store *s, const struct signed_obj *o);
+/* Serials, at most max, whose response was made at or before `before`
+ * and whose certificate is unexpired at now, oldest response first
+ * (NULL-terminated array, anvil_strv_free). */
+int store_ocsp_due(struct store *s, int64_t before, int64_t now, size_t max,
+    char ***ret);
+/* Serials of unexpired certificates without a response, among the
+ * certificates of rowid in (after, after + window]; *ret_last is the
+ * largest rowid looked at, or after when there were none (the end). */
+int store_ocsp_missing(struct store *s, int64_t after, int64_t window,
+    int64_t now, char ***ret, int64_t *ret_last);
+
+/* Blocked keys (keyCompromise): SPKI hash as in struct cert.  Blocking a
+ * blocked key again is not an error. */
+int store_key_block(struct store *s, const char *spki_hash, int reason,
+    int64_t when);
+/* 1 when blocked, 0 when not, or a negative code. */
+int store_key_blocked(struct store *s, const char *spki_hash);
+
+/* The revocation log, in order: entries with seq > after, at most max,
+ * into ret[] (serial, shard); *ret_n entries. */
+struct revocation_event {
+	int64_t		 seq;
+	char		 serial[SERIAL_HEX_LEN + 1];
+	int		 shard;
+};
+int store_revocations_since(struct store *s, int64_t after, size_t max,
+    struct revocation_event *ret, size_t *ret_n);
+
+/* Small named integers (e.g. the last revocation processed).  get gives
+ * ANVIL_ENOENT when unset. */
+int store_meta_get(struct store *s, const char *key, int64_t *ret);
+int store_meta_set(struct store *s, const char *key, int64_t value);
 
 #endif

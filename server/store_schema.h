@@ -112,6 +112,60 @@ static const char *const store_migrations[] = {
 	"  CHECK ((revoked_at IS NULL) = (reason IS NULL))"
 	");"
 	"CREATE INDEX certs_spki ON certs (spki_hash);",
+
+	/*
+	 * 2: revocation that reaches relying parties (docs/internals/
+	 * revocation.md).  Each certificate names its CRL shard; the CRL of
+	 * each shard and the pre-signed OCSP response of each certificate
+	 * are kept here so that serving them costs a lookup, never a
+	 * signature.  Every revocation, whoever writes it (the ACME server,
+	 * `anvil-ca revoke` in another process), appends to `revocations`
+	 * through the trigger, and the server regenerates from that log.
+	 */
+	"ALTER TABLE certs ADD COLUMN shard INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (shard >= 0);"
+	"ALTER TABLE certs ADD COLUMN invalidity INTEGER;"
+	"CREATE INDEX certs_shard ON certs (shard, revoked_at);"
+	"CREATE INDEX certs_not_after ON certs (not_after);"
+
+	"CREATE TABLE meta ("
+	"  key         TEXT PRIMARY KEY NOT NULL,"
+	"  value       INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE crls ("
+	"  shard       INTEGER PRIMARY KEY CHECK (shard >= -1),"
+	"  number      INTEGER NOT NULL CHECK (number > 0),"
+	"  this_update INTEGER NOT NULL,"
+	"  next_update INTEGER NOT NULL,"
+	"  der         BLOB NOT NULL CHECK (length(der) > 0)"
+	");"
+
+	"CREATE TABLE ocsp ("
+	"  serial      TEXT PRIMARY KEY NOT NULL REFERENCES certs (serial),"
+	"  this_update INTEGER NOT NULL,"
+	"  next_update INTEGER NOT NULL,"
+	"  der         BLOB NOT NULL CHECK (length(der) > 0)"
+	");"
+	"CREATE INDEX ocsp_this_update ON ocsp (this_update);"
+
+	"CREATE TABLE blocked_keys ("
+	"  spki_hash   TEXT PRIMARY KEY NOT NULL,"
+	"  reason      INTEGER NOT NULL,"
+	"  created     INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE revocations ("
+	"  seq         INTEGER PRIMARY KEY,"
+	"  serial      TEXT NOT NULL,"
+	"  shard       INTEGER NOT NULL"
+	");"
+	"CREATE TRIGGER certs_revoked AFTER UPDATE OF revoked_at ON certs"
+	"  WHEN OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL"
+	"  BEGIN"
+	"    INSERT INTO revocations (serial, shard)"
+	"      VALUES (NEW.serial, NEW.shard);"
+	"  END;",
 };
 
 #define STORE_SCHEMA_VERSION \

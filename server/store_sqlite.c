@@ -65,6 +65,22 @@ enum st {
 	ST_CERT_GET,
 	ST_CERT_REVOKE,
 	ST_CERT_EXISTS,
+	ST_CERT_INVALIDITY,
+	ST_CERT_LIST,
+	ST_CERT_ANY,
+	ST_META_GET,
+	ST_META_SET,
+	ST_REVOKED_LIST,
+	ST_CRL_GET,
+	ST_CRL_PUT,
+	ST_OCSP_GET,
+	ST_OCSP_PUT,
+	ST_OCSP_DUE,
+	ST_OCSP_MISSING,
+	ST_OCSP_MISSING_MAX,
+	ST_KEY_BLOCK,
+	ST_KEY_BLOCKED,
+	ST_REVOCATIONS,
 	ST__MAX
 };
 
@@ -134,14 +150,52 @@ static const char *const st_sql[ST__MAX] = {
 	    " ORDER BY seq",
 
 	[ST_CERT_INSERT] = "INSERT INTO certs (serial, acct_id, order_id, der,"
-	    " names, spki_hash, not_before, not_after, revoked_at, reason)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " names, spki_hash, not_before, not_after, revoked_at, reason,"
+	    " shard) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_CERT_GET] = "SELECT serial, acct_id, order_id, der, names,"
-	    " spki_hash, not_before, not_after, revoked_at, reason"
-	    " FROM certs WHERE serial = ?1",
+	    " spki_hash, not_before, not_after, revoked_at, reason, shard,"
+	    " invalidity FROM certs WHERE serial = ?1",
 	[ST_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?2, reason = ?3"
 	    " WHERE serial = ?1 AND revoked_at IS NULL",
 	[ST_CERT_EXISTS] = "SELECT 1 FROM certs WHERE serial = ?1",
+	[ST_CERT_INVALIDITY] = "UPDATE certs SET invalidity = ?2"
+	    " WHERE serial = ?1 AND revoked_at IS NOT NULL",
+	/* Same columns as ST_CERT_GET but der (NULL), by rowid. */
+	[ST_CERT_LIST] = "SELECT serial, acct_id, order_id, NULL, names,"
+	    " spki_hash, not_before, not_after, revoked_at, reason, shard,"
+	    " invalidity FROM certs"
+	    " WHERE (?1 = 0 OR revoked_at IS NOT NULL)"
+	    " AND (?2 = 0 OR (not_after > ?3 AND not_after < ?2))"
+	    " ORDER BY rowid",
+	[ST_CERT_ANY] = "SELECT 1 FROM certs LIMIT 1",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value)"
+	    " VALUES (?1, ?2)",
+	/* RFC 5280 §5: an expired certificate may leave the CRL. */
+	[ST_REVOKED_LIST] = "SELECT serial, revoked_at, reason, invalidity"
+	    " FROM certs WHERE shard = ?1 AND revoked_at IS NOT NULL"
+	    " AND not_after >= ?2",
+	[ST_CRL_GET] = "SELECT shard, number, this_update, next_update, der"
+	    " FROM crls WHERE shard = ?1",
+	[ST_CRL_PUT] = "INSERT OR REPLACE INTO crls (shard, number,"
+	    " this_update, next_update, der) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_OCSP_GET] = "SELECT serial, 0, this_update, next_update, der"
+	    " FROM ocsp WHERE serial = ?1",
+	[ST_OCSP_PUT] = "INSERT OR REPLACE INTO ocsp (serial, this_update,"
+	    " next_update, der) VALUES (?1, ?2, ?3, ?4)",
+	[ST_OCSP_DUE] = "SELECT o.serial FROM ocsp o JOIN certs c"
+	    " ON c.serial = o.serial WHERE o.this_update <= ?1"
+	    " AND c.not_after >= ?2 ORDER BY o.this_update LIMIT ?3",
+	[ST_OCSP_MISSING] = "SELECT c.serial FROM certs c"
+	    " WHERE c.rowid > ?1 AND c.rowid <= ?1 + ?2 AND c.not_after >= ?3"
+	    " AND NOT EXISTS (SELECT 1 FROM ocsp o WHERE o.serial = c.serial)",
+	[ST_OCSP_MISSING_MAX] = "SELECT max(rowid) FROM certs"
+	    " WHERE rowid > ?1 AND rowid <= ?1 + ?2",
+	[ST_KEY_BLOCK] = "INSERT OR IGNORE INTO blocked_keys (spki_hash,"
+	    " reason, created) VALUES (?1, ?2, ?3)",
+	[ST_KEY_BLOCKED] = "SELECT 1 FROM blocked_keys WHERE spki_hash = ?1",
+	[ST_REVOCATIONS] = "SELECT seq, serial, shard FROM revocations"
+	    " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 };
 
 struct store {
@@ -1444,7 +1498,7 @@ store_cert_insert(struct store *s, const struct cert *c)
 	    !fixed_ok(c->acct_id, sizeof(c->acct_id)) ||
 	    !fixed_ok(c->order_id, sizeof(c->order_id)) ||
 	    c->der == NULL || c->der_len == 0 || c->names == NULL ||
-	    c->spki_hash == NULL || c->revoked_at < 0 ||
+	    c->spki_hash == NULL || c->revoked_at < 0 || c->shard < 0 ||
 	    (c->revoked_at != 0 && !reason_ok(c->reason)))
 		return ANVIL_EINVAL;
 	b_text(&b, 1, c->serial);
@@ -1458,11 +1512,29 @@ store_cert_insert(struct store *s, const struct cert *c)
 	b_int_opt(&b, 9, c->revoked_at);
 	if (c->revoked_at != 0)
 		b_int(&b, 10, c->reason);
+	b_int(&b, 11, c->shard);
 	if (b.rc != SQLITE_OK) {
 		done(st);
 		return ANVIL_EDB;
 	}
 	return run(st);
+}
+
+/* Reads the columns of ST_CERT_GET and ST_CERT_LIST but der (3). */
+static void
+cert_row(struct reader *r, struct cert *c)
+{
+	r_fixed(r, 0, 0, c->serial, sizeof(c->serial));
+	r_fixed(r, 1, 0, c->acct_id, sizeof(c->acct_id));
+	r_fixed(r, 2, 0, c->order_id, sizeof(c->order_id));
+	c->names = r_strdup(r, 4, 0);
+	c->spki_hash = r_strdup(r, 5, 0);
+	c->not_before = r_int(r, 6, 0);
+	c->not_after = r_int(r, 7, 0);
+	c->revoked_at = r_int(r, 8, 1);
+	c->reason = (int)r_int(r, 9, 1);
+	c->shard = (int)r_int(r, 10, 0);
+	c->invalidity = r_int(r, 11, 1);
 }
 
 int
@@ -1487,15 +1559,7 @@ store_cert_get(struct store *s, const char *serial, struct cert *ret)
 		err = rc == 0 ? ANVIL_ENOENT : rc;
 		goto out;
 	}
-	r_fixed(&r, 0, 0, ret->serial, sizeof(ret->serial));
-	r_fixed(&r, 1, 0, ret->acct_id, sizeof(ret->acct_id));
-	r_fixed(&r, 2, 0, ret->order_id, sizeof(ret->order_id));
-	ret->names = r_strdup(&r, 4, 0);
-	ret->spki_hash = r_strdup(&r, 5, 0);
-	ret->not_before = r_int(&r, 6, 0);
-	ret->not_after = r_int(&r, 7, 0);
-	ret->revoked_at = r_int(&r, 8, 1);
-	ret->reason = (int)r_int(&r, 9, 1);
+	cert_row(&r, ret);
 	if (r.err != 0 || sqlite3_column_type(st, 3) != SQLITE_BLOB)
 		goto out;
 	der = sqlite3_column_blob(st, 3);
@@ -1549,4 +1613,491 @@ store_cert_revoke(struct store *s, const char *serial, int reason,
 	if (rc < 0)
 		return rc;
 	return rc == 1 ? ANVIL_EEXIST : ANVIL_ENOENT;
+}
+
+int
+store_cert_set_invalidity(struct store *s, const char *serial, int64_t when)
+{
+	sqlite3_stmt	*st = s->st[ST_CERT_INVALIDITY];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 err;
+
+	if (serial == NULL || when <= 0)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, serial);
+	b_int(&b, 2, when);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	err = run(st);
+	if (err == 0 && sqlite3_changes(s->db) != 1)
+		err = ANVIL_ENOENT;
+	return err;
+}
+
+int
+store_cert_list(struct store *s, const struct cert_filter *f,
+    int (*fn)(void *arg, const struct cert *c), void *arg)
+{
+	sqlite3_stmt	*st = s->st[ST_CERT_LIST];
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	struct cert	 c;
+	int		 rc, err = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (f == NULL || fn == NULL)
+		return ANVIL_EINVAL;
+	b_int(&b, 1, f->revoked_only ? 1 : 0);
+	b_int(&b, 2, f->expiring_before);
+	b_int(&b, 3, f->now);
+	if (b.rc != SQLITE_OK) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	for (;;) {
+		rc = step_row(st);
+		if (rc <= 0) {
+			err = rc;
+			break;
+		}
+		cert_row(&r, &c);
+		if (r.err != 0) {
+			err = r.err;
+			break;
+		}
+		err = fn(arg, &c);
+		cert_clear(&c);
+		if (err != 0)
+			break;
+	}
+out:
+	cert_clear(&c);
+	done(st);
+	return err;
+}
+
+int
+store_meta_get(struct store *s, const char *key, int64_t *ret)
+{
+	sqlite3_stmt	*st = s->st[ST_META_GET];
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	int64_t		 v;
+	int		 rc, err;
+
+	if (key == NULL || ret == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, key);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	rc = step_row(st);
+	if (rc <= 0) {
+		done(st);
+		return rc == 0 ? ANVIL_ENOENT : rc;
+	}
+	v = r_int(&r, 0, 0);
+	err = r.err;
+	done(st);
+	if (err == 0)
+		*ret = v;
+	return err;
+}
+
+int
+store_meta_set(struct store *s, const char *key, int64_t value)
+{
+	sqlite3_stmt	*st = s->st[ST_META_SET];
+	struct binder	 b = { st, SQLITE_OK };
+
+	if (key == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, key);
+	b_int(&b, 2, value);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return run(st);
+}
+
+int
+store_crl_shards(struct store *s, int want, int *ret)
+{
+	sqlite3_stmt	*st = s->st[ST_CERT_ANY];
+	int64_t		 have = 0;
+	int		 nested = 0, any, err;
+
+	if (want < 1 || ret == NULL)
+		return ANVIL_EINVAL;
+	err = wr_begin(s, &nested);
+	if (err != 0)
+		return err;
+	err = store_meta_get(s, "crl_shards", &have);
+	if (err == ANVIL_ENOENT) {
+		have = 0;
+		err = 0;
+	}
+	if (err != 0)
+		goto out;
+	any = step_row(st);
+	done(st);
+	if (any < 0) {
+		err = any;
+		goto out;
+	}
+	if (have == want) {
+		*ret = want;
+		goto out;
+	}
+	/* A database made before migration 2 holds certificates without a
+	 * CDP: they sit in shard 0 whatever the number, so it may be set. */
+	if (any == 1 && have != 0) {
+		*ret = (int)have;
+		err = ANVIL_EEXIST;
+		goto out;
+	}
+	err = store_meta_set(s, "crl_shards", want);
+	if (err == 0)
+		*ret = want;
+out:
+	return wr_end(s, nested, err == ANVIL_EEXIST ? 0 : err) != 0 ?
+	    ANVIL_EDB : err;
+}
+
+int
+store_revoked_list(struct store *s, int shard, int64_t now, size_t max,
+    struct revoked **ret, size_t *ret_n)
+{
+	sqlite3_stmt	*st = s->st[ST_REVOKED_LIST];
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	struct revoked	*v = NULL, *nv;
+	size_t		 n = 0, cap = 0;
+	int		 rc, err = 0;
+
+	if (ret == NULL || ret_n == NULL || shard < 0)
+		return ANVIL_EINVAL;
+	b_int(&b, 1, shard);
+	b_int(&b, 2, now);
+	if (b.rc != SQLITE_OK) {
+		err = ANVIL_EDB;
+		goto out;
+	}
+	for (;;) {
+		rc = step_row(st);
+		if (rc < 0) {
+			err = rc;
+			goto out;
+		}
+		if (rc == 0)
+			break;
+		if (n == max) {
+			err = ANVIL_E2BIG;
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if (cap > max)
+				cap = max;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				err = ANVIL_ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		r_fixed(&r, 0, 0, v[n].serial, sizeof(v[n].serial));
+		v[n].revoked_at = r_int(&r, 1, 0);
+		v[n].reason = (int)r_int(&r, 2, 0);
+		v[n].invalidity = r_int(&r, 3, 1);
+		if (r.err != 0) {
+			err = r.err;
+			goto out;
+		}
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	v = NULL;
+out:
+	done(st);
+	free(v);
+	return err;
+}
+
+void
+signed_obj_clear(struct signed_obj *o)
+{
+	if (o == NULL)
+		return;
+	free(o->der);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Reads a row of ST_CRL_GET or ST_OCSP_GET into ret. */
+static int
+signed_get(sqlite3_stmt *st, int is_crl, struct signed_obj *ret)
+{
+	struct reader	 r = { st, 0 };
+	const void	*der;
+	int		 rc, n, err = ANVIL_EDB;
+
+	rc = step_row(st);
+	if (rc <= 0) {
+		err = rc == 0 ? ANVIL_ENOENT : rc;
+		goto out;
+	}
+	if (is_crl)
+		ret->shard = (int)r_int(&r, 0, 0);
+	else
+		r_fixed(&r, 0, 0, ret->serial, sizeof(ret->serial));
+	ret->number = r_int(&r, 1, 0);
+	ret->this_update = r_int(&r, 2, 0);
+	ret->next_update = r_int(&r, 3, 0);
+	if (r.err != 0 || sqlite3_column_type(st, 4) != SQLITE_BLOB)
+		goto out;
+	der = sqlite3_column_blob(st, 4);
+	n = sqlite3_column_bytes(st, 4);
+	if (der == NULL || n <= 0)
+		goto out;
+	ret->der = malloc((size_t)n);
+	if (ret->der == NULL)
+		goto out;
+	memcpy(ret->der, der, (size_t)n);
+	ret->der_len = (size_t)n;
+	err = 0;
+out:
+	done(st);
+	if (err != 0)
+		signed_obj_clear(ret);
+	return err;
+}
+
+int
+store_crl_get(struct store *s, int shard, struct signed_obj *ret)
+{
+	sqlite3_stmt	*st = s->st[ST_CRL_GET];
+	struct binder	 b = { st, SQLITE_OK };
+
+	if (ret == NULL)
+		return ANVIL_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	b_int(&b, 1, shard);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return signed_get(st, 1, ret);
+}
+
+int
+store_crl_put(struct store *s, const struct signed_obj *o)
+{
+	sqlite3_stmt	*st = s->st[ST_CRL_PUT];
+	struct binder	 b = { st, SQLITE_OK };
+
+	if (o == NULL || o->der == NULL || o->der_len == 0 || o->number < 1)
+		return ANVIL_EINVAL;
+	b_int(&b, 1, o->shard);
+	b_int(&b, 2, o->number);
+	b_int(&b, 3, o->this_update);
+	b_int(&b, 4, o->next_update);
+	b_blob(&b, 5, o->der, o->der_len);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return run(st);
+}
+
+int
+store_ocsp_get(struct store *s, const char *serial, struct signed_obj *ret)
+{
+	sqlite3_stmt	*st = s->st[ST_OCSP_GET];
+	struct binder	 b = { st, SQLITE_OK };
+
+	if (ret == NULL)
+		return ANVIL_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	if (serial == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, serial);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return signed_get(st, 0, ret);
+}
+
+int
+store_ocsp_put(struct store *s, const struct signed_obj *o)
+{
+	sqlite3_stmt	*st = s->st[ST_OCSP_PUT];
+	struct binder	 b = { st, SQLITE_OK };
+
+	if (o == NULL || !fixed_ok(o->serial, sizeof(o->serial)) ||
+	    o->der == NULL || o->der_len == 0)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, o->serial);
+	b_int(&b, 2, o->this_update);
+	b_int(&b, 3, o->next_update);
+	b_blob(&b, 4, o->der, o->der_len);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return run(st);
+}
+
+int
+store_ocsp_due(struct store *s, int64_t before, int64_t now, size_t max,
+    char ***ret)
+{
+	sqlite3_stmt	*st = s->st[ST_OCSP_DUE];
+	struct binder	 b = { st, SQLITE_OK };
+	size_t		 n = 0;
+	int		 err;
+
+	if (ret == NULL || max == 0 || max > INT_MAX)
+		return ANVIL_EINVAL;
+	b_int(&b, 1, before);
+	b_int(&b, 2, now);
+	b_int(&b, 3, (int64_t)max);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	err = collect(st, max, ret, &n, NULL);
+	done(st);
+	return err;
+}
+
+int
+store_ocsp_missing(struct store *s, int64_t after, int64_t window,
+    int64_t now, char ***ret, int64_t *ret_last)
+{
+	sqlite3_stmt	*st = s->st[ST_OCSP_MISSING];
+	sqlite3_stmt	*mx = s->st[ST_OCSP_MISSING_MAX];
+	struct binder	 b = { mx, SQLITE_OK };
+	struct reader	 r = { mx, 0 };
+	char		**v = NULL;
+	size_t		 n = 0;
+	int64_t		 last = after;
+	int		 rc, err;
+
+	if (ret == NULL || ret_last == NULL || window < 1 || after < 0)
+		return ANVIL_EINVAL;
+	b_int(&b, 1, after);
+	b_int(&b, 2, window);
+	if (b.rc != SQLITE_OK) {
+		done(mx);
+		return ANVIL_EDB;
+	}
+	rc = step_row(mx);
+	if (rc == 1)
+		last = r_int(&r, 0, 1);
+	err = rc < 0 ? rc : r.err;
+	done(mx);
+	if (err != 0)
+		return err;
+	if (last == 0)
+		last = after;
+	b.st = st;
+	b_int(&b, 1, after);
+	b_int(&b, 2, window);
+	b_int(&b, 3, now);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	err = collect(st, (size_t)window, &v, &n, NULL);
+	done(st);
+	if (err != 0)
+		return err;
+	*ret = v;
+	*ret_last = last;
+	return 0;
+}
+
+int
+store_key_block(struct store *s, const char *spki_hash, int reason,
+    int64_t when)
+{
+	sqlite3_stmt	*st = s->st[ST_KEY_BLOCK];
+	struct binder	 b = { st, SQLITE_OK };
+
+	if (spki_hash == NULL || spki_hash[0] == '\0')
+		return ANVIL_EINVAL;
+	b_text(&b, 1, spki_hash);
+	b_int(&b, 2, reason);
+	b_int(&b, 3, when);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	return run(st);
+}
+
+int
+store_key_blocked(struct store *s, const char *spki_hash)
+{
+	sqlite3_stmt	*st = s->st[ST_KEY_BLOCKED];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 rc;
+
+	if (spki_hash == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, spki_hash);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	rc = step_row(st);
+	done(st);
+	return rc;
+}
+
+int
+store_revocations_since(struct store *s, int64_t after, size_t max,
+    struct revocation_event *ret, size_t *ret_n)
+{
+	sqlite3_stmt	*st = s->st[ST_REVOCATIONS];
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	size_t		 n = 0;
+	int		 rc, err = 0;
+
+	if (ret == NULL || ret_n == NULL || max == 0 || max > INT_MAX)
+		return ANVIL_EINVAL;
+	b_int(&b, 1, after);
+	b_int(&b, 2, (int64_t)max);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	while (n < max) {
+		rc = step_row(st);
+		if (rc < 0) {
+			err = rc;
+			break;
+		}
+		if (rc == 0)
+			break;
+		ret[n].seq = r_int(&r, 0, 0);
+		r_fixed(&r, 1, 0, ret[n].serial, sizeof(ret[n].serial));
+		ret[n].shard = (int)r_int(&r, 2, 0);
+		if (r.err != 0) {
+			err = r.err;
+			break;
+		}
+		n++;
+	}
+	done(st);
+	if (err == 0)
+		*ret_n = n;
+	return err;
 }

@@ -441,9 +441,11 @@ test_open_twice(void **state)
 	reopen(f);
 	assert_int_equal(store_acct_get(f->s, "acct-1", &got), 0);
 	acct_clear(&got);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+	/* Migration 2 (revocation) adds meta, crls, ocsp, blocked_keys
+	 * and revocations. */
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
 	assert_int_equal(sql_int(f->path,
-	    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 7);
+	    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 12);
 	assert_int_equal(sql_int(f->path,
 	    "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 	    " AND name IN ('authzs_reuse', 'orders_acct',"

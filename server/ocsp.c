@@ -1,0 +1,397 @@
+/*
+ * ocsp.c - OCSP (RFC 6960) requests, responses and the responder's
+ * certificate, without any server state.
+ *
+ * Requests come from the network: they are bounded (OCSP_MAX_REQUEST),
+ * must be exactly one DER OCSPRequest with nothing after it, and must ask
+ * about one certificate.  Responses are built by the revocation worker
+ * ahead of time; the server then only looks them up.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "anvil/error.h"
+
+#include "ocsp.h"
+#include "signer_int.h"
+
+#define BACKDATE	(60 * 60)	/* responder notBefore, for skew */
+#define DAY		(24 * 60 * 60)
+
+/* Writes the lowercase hex of a positive serial of at most 20 bytes, in
+ * the form of anvil_cert_serial_hex.  Returns 0 or ANVIL_EINVAL. */
+static int
+serial_hex(const ASN1_INTEGER *ai, char out[SERIAL_HEX_LEN + 1])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	BIGNUM			*bn = NULL;
+	uint8_t			 bin[SERIAL_HEX_LEN / 2];
+	int			 n, i, rc = ANVIL_EINVAL;
+
+	bn = ASN1_INTEGER_to_BN(ai, NULL);
+	if (bn == NULL || BN_is_negative(bn))
+		goto out;
+	n = BN_num_bytes(bn);
+	if (n > (int)sizeof(bin))
+		goto out;
+	if (n == 0) {
+		bin[0] = 0;
+		n = 1;
+	} else if (BN_bn2bin(bn, bin) != n)
+		goto out;
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[bin[i] >> 4];
+		out[2 * i + 1] = hex[bin[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+	rc = 0;
+out:
+	BN_free(bn);
+	return rc;
+}
+
+int
+ocsp_request_parse(const uint8_t *der, size_t len, struct ocsp_query *ret)
+{
+	const unsigned char	*p = der;
+	OCSP_REQUEST		*req = NULL;
+	OCSP_ONEREQ		*one;
+	OCSP_CERTID		*cid;
+	ASN1_OCTET_STRING	*nh = NULL, *kh = NULL;
+	ASN1_OBJECT		*md = NULL;
+	ASN1_INTEGER		*sn = NULL;
+	struct ocsp_query	 q;
+	int			 rc = ANVIL_EINVAL;
+
+	memset(&q, 0, sizeof(q));
+	if (der == NULL || ret == NULL || len == 0)
+		return ANVIL_EINVAL;
+	if (len > OCSP_MAX_REQUEST)
+		return ANVIL_E2BIG;
+	req = d2i_OCSP_REQUEST(NULL, &p, (long)len);
+	if (req == NULL || p != der + len)
+		goto out;
+	/* RFC 5019 §2.1.1: one Request per OCSPRequest. */
+	if (OCSP_request_onereq_count(req) != 1)
+		goto out;
+	one = OCSP_request_onereq_get0(req, 0);
+	cid = one != NULL ? OCSP_onereq_get0_id(one) : NULL;
+	if (cid == NULL || !OCSP_id_get0_info(&nh, &md, &kh, &sn, cid) ||
+	    nh == NULL || kh == NULL || md == NULL || sn == NULL)
+		goto out;
+	if (ASN1_STRING_length(nh) < 0 ||
+	    ASN1_STRING_length(nh) > EVP_MAX_MD_SIZE ||
+	    ASN1_STRING_length(kh) < 0 ||
+	    ASN1_STRING_length(kh) > EVP_MAX_MD_SIZE)
+		goto out;
+	q.hash_nid = OBJ_obj2nid(md);
+	q.name_hash_len = (size_t)ASN1_STRING_length(nh);
+	memcpy(q.name_hash, ASN1_STRING_get0_data(nh), q.name_hash_len);
+	q.key_hash_len = (size_t)ASN1_STRING_length(kh);
+	memcpy(q.key_hash, ASN1_STRING_get0_data(kh), q.key_hash_len);
+	q.serial_ok = serial_hex(sn, q.serial) == 0;
+	if (!q.serial_ok)
+		q.serial[0] = '\0';
+	*ret = q;
+	rc = 0;
+out:
+	ERR_clear_error();
+	OCSP_REQUEST_free(req);
+	return rc;
+}
+
+int
+ocsp_issuer_init(X509 *issuer, struct ocsp_issuer *ret)
+{
+	unsigned int	 n = 0;
+	uint8_t		 md[EVP_MAX_MD_SIZE];
+
+	if (issuer == NULL || ret == NULL)
+		return ANVIL_EINVAL;
+	/* RFC 6960 §4.1.1: the hash of the DER of the issuer's name, and
+	 * of the value of its subjectPublicKey BIT STRING. */
+	if (!X509_NAME_digest(X509_get_subject_name(issuer), EVP_sha1(), md,
+	    &n) || n != sizeof(ret->name_hash))
+		return ANVIL_ECRYPTO;
+	memcpy(ret->name_hash, md, n);
+	if (!X509_pubkey_digest(issuer, EVP_sha1(), md, &n) ||
+	    n != sizeof(ret->key_hash))
+		return ANVIL_ECRYPTO;
+	memcpy(ret->key_hash, md, n);
+	return 0;
+}
+
+int
+ocsp_issuer_match(const struct ocsp_issuer *issuer,
+    const struct ocsp_query *q)
+{
+	if (q->hash_nid != NID_sha1)
+		return ANVIL_EALG;
+	return q->name_hash_len == sizeof(issuer->name_hash) &&
+	    q->key_hash_len == sizeof(issuer->key_hash) &&
+	    memcmp(q->name_hash, issuer->name_hash, q->name_hash_len) == 0 &&
+	    memcmp(q->key_hash, issuer->key_hash, q->key_hash_len) == 0;
+}
+
+/* Sets *ret to a new ASN1_INTEGER of a hex serial. */
+static int
+serial_from_hex(const char *hex, ASN1_INTEGER **ret)
+{
+	BIGNUM	*bn = NULL;
+	size_t	 len, i;
+	int	 rc = ANVIL_EINVAL;
+
+	len = strnlen(hex, SERIAL_HEX_LEN + 1);
+	if (len == 0 || len > SERIAL_HEX_LEN)
+		goto out;
+	for (i = 0; i < len; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') ||
+		    (hex[i] >= 'a' && hex[i] <= 'f')))
+			goto out;
+	if (BN_hex2bn(&bn, hex) != (int)len)
+		goto out;
+	*ret = BN_to_ASN1_INTEGER(bn, NULL);
+	rc = *ret != NULL ? 0 : ANVIL_ENOMEM;
+out:
+	BN_free(bn);
+	return rc;
+}
+
+int
+ocsp_response_build(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
+    const struct ocsp_answer *a, uint8_t **ret_der, size_t *ret_len)
+{
+	static const int	 status_of[OCSP_STATUS__MAX] = {
+		[OCSP_GOOD] = V_OCSP_CERTSTATUS_GOOD,
+		[OCSP_REVOKED] = V_OCSP_CERTSTATUS_REVOKED,
+		[OCSP_UNKNOWN] = V_OCSP_CERTSTATUS_UNKNOWN,
+	};
+	OCSP_BASICRESP		*bs = NULL;
+	OCSP_RESPONSE		*resp = NULL;
+	OCSP_CERTID		*cid = NULL;
+	ASN1_INTEGER		*sn = NULL;
+	ASN1_GENERALIZEDTIME	*tu = NULL, *nu = NULL, *rt = NULL;
+	const EVP_MD		*md;
+	unsigned char		*der = NULL, *p;
+	int			 len, reason, rc = ANVIL_EINVAL;
+
+	if (issuer == NULL || rcert == NULL || rkey == NULL || a == NULL ||
+	    ret_der == NULL || ret_len == NULL || a->serial == NULL)
+		return ANVIL_EINVAL;
+	if ((unsigned int)a->status >= OCSP_STATUS__MAX ||
+	    a->this_update <= 0 || a->next_update <= a->this_update)
+		return ANVIL_EINVAL;
+	if (a->status == OCSP_REVOKED && (a->revoked_at <= 0 ||
+	    a->reason < 0 || a->reason > REASON_MAX || a->reason == 7))
+		return ANVIL_EINVAL;
+	md = signer__md(rkey);
+	if (md == NULL)
+		return ANVIL_EKEY;
+	rc = serial_from_hex(a->serial, &sn);
+	if (rc != 0)
+		goto out;
+
+	rc = ANVIL_ENOMEM;
+	bs = OCSP_BASICRESP_new();
+	tu = ASN1_GENERALIZEDTIME_set(NULL, (time_t)a->this_update);
+	nu = ASN1_GENERALIZEDTIME_set(NULL, (time_t)a->next_update);
+	if (bs == NULL || tu == NULL || nu == NULL)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	cid = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
+	    X509_get0_pubkey_bitstr(issuer), sn);
+	if (cid == NULL)
+		goto out;
+	reason = OCSP_REVOKED_STATUS_NOSTATUS;
+	if (a->status == OCSP_REVOKED) {
+		rt = ASN1_GENERALIZEDTIME_set(NULL, (time_t)a->revoked_at);
+		if (rt == NULL)
+			goto out;
+		/* As in CRLs (RFC 5280 §5.3.1), unspecified is left out. */
+		if (a->reason != 0)
+			reason = a->reason;
+	}
+	if (OCSP_basic_add1_status(bs, cid, status_of[a->status], reason, rt,
+	    tu, nu) == NULL)
+		goto out;
+	/* The responder's certificate goes in so that a client can check
+	 * the delegation (§4.2.2.2); naming it by key hash is shorter. */
+	if (!OCSP_basic_sign(bs, rcert, rkey, md, NULL, OCSP_RESPID_KEY))
+		goto out;
+	resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+	if (resp == NULL)
+		goto out;
+	len = i2d_OCSP_RESPONSE(resp, NULL);
+	if (len <= 0)
+		goto out;
+	der = malloc((size_t)len);
+	if (der == NULL) {
+		rc = ANVIL_ENOMEM;
+		goto out;
+	}
+	p = der;
+	if (i2d_OCSP_RESPONSE(resp, &p) != len)
+		goto out;
+	*ret_der = der;
+	*ret_len = (size_t)len;
+	der = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	free(der);
+	OCSP_RESPONSE_free(resp);
+	OCSP_BASICRESP_free(bs);
+	OCSP_CERTID_free(cid);
+	ASN1_INTEGER_free(sn);
+	ASN1_GENERALIZEDTIME_free(tu);
+	ASN1_GENERALIZEDTIME_free(nu);
+	ASN1_GENERALIZEDTIME_free(rt);
+	return rc;
+}
+
+int
+ocsp_error_response(enum ocsp_error e, uint8_t *out, size_t outlen,
+    size_t *ret_len)
+{
+	/* OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED } with no
+	 * responseBytes (§4.2.1). */
+	if (outlen < 5 || ret_len == NULL)
+		return ANVIL_E2BIG;
+	if (e != OCSP_ERR_MALFORMED && e != OCSP_ERR_INTERNAL &&
+	    e != OCSP_ERR_TRY_LATER && e != OCSP_ERR_UNAUTHORIZED)
+		return ANVIL_EINVAL;
+	out[0] = 0x30;
+	out[1] = 0x03;
+	out[2] = 0x0a;
+	out[3] = 0x01;
+	out[4] = (uint8_t)e;
+	*ret_len = 5;
+	return 0;
+}
+
+/* Adds one extension in OpenSSL's configuration syntax. */
+static int
+ext_conf(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION	*ext;
+	int		 ok;
+
+	ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
+	if (ext == NULL)
+		return ANVIL_ECRYPTO;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : ANVIL_ECRYPTO;
+}
+
+/* Subject of the responder: the issuer's O, and CN "<issuer CN> OCSP". */
+static int
+responder_name(X509 *issuer, X509_NAME **ret)
+{
+	X509_NAME	*in = X509_get_subject_name(issuer);
+	X509_NAME	*n = NULL;
+	char		 o[65], cn[65], buf[80];
+	int		 rc = ANVIL_ENOMEM;
+
+	if (X509_NAME_get_text_by_NID(in, NID_organizationName, o,
+	    sizeof(o)) < 0)
+		snprintf(o, sizeof(o), "Anvil");
+	if (X509_NAME_get_text_by_NID(in, NID_commonName, cn,
+	    sizeof(cn)) < 0)
+		snprintf(cn, sizeof(cn), "Anvil");
+	snprintf(buf, sizeof(buf), "%.55s OCSP", cn);
+	n = X509_NAME_new();
+	if (n == NULL ||
+	    !X509_NAME_add_entry_by_NID(n, NID_organizationName,
+	    MBSTRING_UTF8, (const unsigned char *)o, -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
+	    (const unsigned char *)buf, -1, -1, 0))
+		goto out;
+	*ret = n;
+	n = NULL;
+	rc = 0;
+out:
+	X509_NAME_free(n);
+	return rc;
+}
+
+int
+ocsp_responder_issue(X509 *issuer, EVP_PKEY *ikey, EVP_PKEY *rkey,
+    int64_t now, X509 **ret)
+{
+	X509		*x = NULL;
+	X509_NAME	*name = NULL;
+	ASN1_NULL	*null = NULL;
+	X509V3_CTX	 ctx;
+	const EVP_MD	*md;
+	int		 rc = ANVIL_ENOMEM;
+
+	if (issuer == NULL || ikey == NULL || rkey == NULL || ret == NULL)
+		return ANVIL_EINVAL;
+	md = signer__md(ikey);
+	if (md == NULL)
+		return ANVIL_EKEY;
+	x = X509_new();
+	null = ASN1_NULL_new();
+	if (x == NULL || null == NULL)
+		goto out;
+	rc = responder_name(issuer, &name);
+	if (rc == 0)
+		rc = signer__serial_set(x);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_subject_name(x, name) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(issuer)) ||
+	    ASN1_TIME_set(X509_getm_notBefore(x),
+	    (time_t)(now - BACKDATE)) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x),
+	    (time_t)(now + (int64_t)OCSP_RESPONDER_DAYS * DAY)) == NULL ||
+	    !X509_set_pubkey(x, rkey))
+		goto out;
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	rc = ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:FALSE");
+	if (rc == 0)
+		rc = ext_conf(x, &ctx, NID_key_usage,
+		    "critical,digitalSignature");
+	if (rc == 0)
+		rc = ext_conf(x, &ctx, NID_ext_key_usage, "OCSPSigning");
+	if (rc == 0)
+		rc = ext_conf(x, &ctx, NID_subject_key_identifier, "hash");
+	if (rc == 0)
+		rc = ext_conf(x, &ctx, NID_authority_key_identifier,
+		    "keyid:always");
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	/* §4.2.2.2.1: clients need not check the responder's revocation
+	 * (its certificate is short-lived instead). */
+	if (X509_add1_ext_i2d(x, NID_id_pkix_OCSP_noCheck, null, 0,
+	    X509V3_ADD_DEFAULT) != 1)
+		goto out;
+	if (X509_sign(x, ikey, md) <= 0)
+		goto out;
+	*ret = x;
+	x = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	X509_free(x);
+	X509_NAME_free(name);
+	ASN1_NULL_free(null);
+	return rc;
+}

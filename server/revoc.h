@@ -1,0 +1,69 @@
+/*
+ * revoc.h - the revocation worker of `anvil-ca serve`: keeps every CRL
+ * shard and every certificate's OCSP response signed ahead of time, and
+ * up to date within seconds of a revocation, whichever process wrote it.
+ *
+ * It runs on the server's event loop, with timers; each tick does a
+ * bounded amount of work.  See docs/internals/revocation.md.
+ */
+#ifndef ANVIL_SERVER_REVOC_H
+#define ANVIL_SERVER_REVOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "server.h"
+#include "store.h"
+
+struct revoc;
+
+/*
+ * Starts the worker for srv (its store, signer, config and pub_base must
+ * be set): fixes the number of CRL shards in the database, loads the OCSP
+ * responder, configures the signer's CDP and AIA, and arms the timers.
+ * The first tick (at once) signs whatever is missing or stale.  Returns 0
+ * and srv->revoc, or a negative code (the cause logged).
+ */
+int revoc_start(struct server *srv);
+void revoc_stop(struct server *srv);
+
+/* Signs the first (good) OCSP response of a certificate just stored, so
+ * that no request ever waits for a signature.  Failures are logged and
+ * left to the refresh timer. */
+void revoc_cert_issued(struct server *srv, const char *serial);
+
+/* Asks for the revocation log to be processed on the next loop turn
+ * (after a revocation this process committed). */
+void revoc_kick(struct server *srv);
+
+/*
+ * Signs an OCSP "unknown" answer for a serial this CA never issued.  The
+ * rate is bounded (OCSP_UNKNOWN_RATE per second): beyond it, ANVIL_E2BIG
+ * (the caller answers tryLater).  *ret is new (signed_obj_clear()).
+ */
+int revoc_ocsp_unknown(struct server *srv, const char *serial,
+    struct signed_obj *ret);
+
+/* Signs the current answer for one issued certificate now and stores it
+ * (used when a stored one went stale).  Counts against the same rate. */
+int revoc_ocsp_now(struct server *srv, const char *serial,
+    struct signed_obj *ret);
+
+/*
+ * Whether key was blocked by a keyCompromise revocation: 1 when it was,
+ * 0 when not, or a negative code.  Keys are compared by the base64url
+ * SHA-256 of their DER SubjectPublicKeyInfo, the form of struct cert's
+ * spki_hash.
+ */
+int revoc_key_blocked(struct server *srv, EVP_PKEY *key);
+
+/* The root's CRL of the intermediate (borrowed, NULL if none yet). */
+const struct signed_obj *revoc_root_crl(const struct server *srv);
+
+/* Figures for the benchmark: signs the CRL of shard now, as a revocation
+ * would (bench/ and tests). */
+int revoc_crl_regen(struct server *srv, int shard);
+
+#endif
