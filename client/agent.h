@@ -30,6 +30,7 @@
 #define AG_ECA		(ANVIL_E__MIN - 1)	/* the CA failed or refused */
 #define AG_EINTR	(ANVIL_E__MIN - 2)	/* interrupted by a signal */
 #define AG_EHOOK	(ANVIL_E__MIN - 3)	/* a hook program failed */
+#define AG_EDNS		(ANVIL_E__MIN - 4)	/* DNS update or propagation */
 
 /* Limits of the agent (those on peer data are in anvil/limits.h). */
 #define AG_MAX_SERVERS		8	/* --server failover list */

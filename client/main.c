@@ -59,6 +59,7 @@ struct opts {
 	struct ag_solver_conf	 solver;
 	int			 http01_port;
 	int			 tlsalpn01_port;
+	char			*paths[3];	/* absolute paths; malloc() */
 	const char		*deploy_hook;
 	int			 force;
 	const char		*reason;
@@ -71,7 +72,8 @@ enum {
 	OPT_AGREE_TOS, OPT_KEY_TYPE, OPT_CERT_NAME, OPT_HTTP01,
 	OPT_HTTP01_PORT, OPT_WEBROOT, OPT_TLSALPN01, OPT_TLSALPN01_PORT,
 	OPT_DNS01_HOOK, OPT_DNS01_RFC2136, OPT_TSIG_KEY, OPT_DEPLOY_HOOK,
-	OPT_FORCE, OPT_REASON, OPT_JSON, OPT_VERSION
+	OPT_FORCE, OPT_REASON, OPT_JSON, OPT_VERSION, OPT_DNS_RESOLVER,
+	OPT_PROPAGATION_TIMEOUT, OPT_DNS_TIMEOUT
 };
 
 /* Which command each option belongs to (bit per command; 0 = global). */
@@ -93,7 +95,10 @@ static const struct {
 	{ OPT_DNS01_HOOK, C(CMD_ISSUE) },
 	{ OPT_DNS01_RFC2136, C(CMD_ISSUE) },
 	{ OPT_TSIG_KEY, C(CMD_ISSUE) },
-	{ OPT_DEPLOY_HOOK, C(CMD_ISSUE) },
+	{ OPT_DNS_RESOLVER, C(CMD_ISSUE) },
+	{ OPT_PROPAGATION_TIMEOUT, C(CMD_ISSUE) },
+	{ OPT_DNS_TIMEOUT, C(CMD_ISSUE) },
+	{ OPT_DEPLOY_HOOK, C(CMD_ISSUE) | C(CMD_RENEW) },
 	{ OPT_FORCE, C(CMD_RENEW) },
 	{ OPT_REASON, C(CMD_REVOKE) },
 	{ OPT_JSON, C(CMD_LIST) },
@@ -117,6 +122,10 @@ static const struct option longopts[] = {
 	{ "dns01-hook", required_argument, NULL, OPT_DNS01_HOOK },
 	{ "dns01-rfc2136", required_argument, NULL, OPT_DNS01_RFC2136 },
 	{ "tsig-key", required_argument, NULL, OPT_TSIG_KEY },
+	{ "dns-resolver", required_argument, NULL, OPT_DNS_RESOLVER },
+	{ "propagation-timeout", required_argument, NULL,
+	    OPT_PROPAGATION_TIMEOUT },
+	{ "dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT },
 	{ "deploy-hook", required_argument, NULL, OPT_DEPLOY_HOOK },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "reason", required_argument, NULL, OPT_REASON },
@@ -137,8 +146,11 @@ usage(FILE *f)
 "        [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
 "        --http01-standalone [--http01-port N] | --webroot DIR\n"
 "        | --tlsalpn01-standalone [--tlsalpn01-port N]\n"
+"        | --dns01-hook PROGRAM | --dns01-rfc2136 HOST:PORT --tsig-key FILE\n"
+"        [--dns-resolver ADDR:PORT] [--propagation-timeout SECS]\n"
+"        [--dns-timeout SECS]\n"
 "        [--deploy-hook COMMAND] [--email ADDR --agree-tos]\n"
-"  renew [--cert-name NAME] [--force]\n"
+"  renew [--cert-name NAME] [--force] [--deploy-hook COMMAND]\n"
 "  revoke --cert-name NAME\n"
 "         [--reason unspecified|keyCompromise|superseded|cessationOfOperation]\n"
 "  list [--json]\n"
@@ -170,6 +182,51 @@ parse_port(const char *s, int *ret)
 	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 65535)
 		return -1;
 	*ret = (int)v;
+	return 0;
+}
+
+static int
+parse_secs(const char *s, int max, int *ret)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > max)
+		return -1;
+	*ret = (int)v;
+	return 0;
+}
+
+/*
+ * The solver's files as absolute paths, so that "anvil renew" run from
+ * elsewhere (cron, systemd) finds them: the webroot, the key file, and a
+ * hook given as a path (a bare name is looked up in PATH when run).  A
+ * path that does not resolve stays as given: the solver names it.
+ */
+static int
+absolute_paths(struct opts *o)
+{
+	char	**slots[3] = { &o->solver.webroot, &o->solver.tsig_key,
+		    &o->solver.hook };
+	char	 *abs;
+	size_t	  i;
+
+	for (i = 0; i < 3; i++) {
+		if (*slots[i] == NULL || (*slots[i])[0] == '/' ||
+		    (slots[i] == &o->solver.hook &&
+		    strchr(*slots[i], '/') == NULL))
+			continue;
+		abs = realpath(*slots[i], NULL);
+		if (abs == NULL) {
+			if (errno == ENOMEM)
+				return -1;
+			continue;
+		}
+		o->paths[i] = abs;
+		*slots[i] = abs;
+	}
 	return 0;
 }
 
@@ -218,6 +275,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	o->cmd = CMD__MAX;
 	o->solver.kind = AG_SOLVER__MAX;
+	o->solver.propagation_timeout = AG_PROPAGATION_TIMEOUT;
+	o->solver.dns_timeout = AG_DNS_TIMEOUT;
 	o->http01_port = 80;
 	o->tlsalpn01_port = 443;
 	/* Permuting getopt_long: options anywhere, the command is the one
@@ -287,12 +346,39 @@ parse_args(int argc, char *argv[], struct opts *o)
 			}
 			break;
 		case OPT_DNS01_HOOK:
+			o->n_solvers++;
+			o->solver.kind = AG_SOLVER_DNS01_HOOK;
+			o->solver.hook = optarg;
+			break;
 		case OPT_DNS01_RFC2136:
+			o->n_solvers++;
+			o->solver.kind = AG_SOLVER_DNS01_RFC2136;
+			o->solver.rfc2136 = optarg;
+			break;
 		case OPT_TSIG_KEY:
-			fprintf(stderr, "anvil: --%s: this solver is not "
-			    "available yet; use --http01-standalone or "
-			    "--webroot\n", longopts[idx].name);
-			return EXIT_USAGE;
+			o->solver.tsig_key = optarg;
+			break;
+		case OPT_DNS_RESOLVER:
+			o->solver.dns_resolver = optarg;
+			break;
+		case OPT_PROPAGATION_TIMEOUT:
+			if (parse_secs(optarg, AG_PROPAGATION_MAX,
+			    &o->solver.propagation_timeout) != 0) {
+				fprintf(stderr, "anvil: bad --propagation-"
+				    "timeout \"%s\" (1..%d seconds)\n", optarg,
+				    AG_PROPAGATION_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_DNS_TIMEOUT:
+			if (parse_secs(optarg, AG_DNS_TIMEOUT_MAX,
+			    &o->solver.dns_timeout) != 0) {
+				fprintf(stderr, "anvil: bad --dns-timeout "
+				    "\"%s\" (1..%d seconds)\n", optarg,
+				    AG_DNS_TIMEOUT_MAX);
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_DEPLOY_HOOK:
 			o->deploy_hook = optarg;
 			break;
@@ -318,6 +404,16 @@ parse_args(int argc, char *argv[], struct opts *o)
 	}
 	o->solver.port = o->solver.kind == AG_SOLVER_TLSALPN01 ?
 	    o->tlsalpn01_port : o->http01_port;
+	if (o->solver.tsig_key != NULL &&
+	    o->solver.kind != AG_SOLVER_DNS01_RFC2136) {
+		fprintf(stderr, "anvil: --tsig-key goes with "
+		    "--dns01-rfc2136\n");
+		return EXIT_USAGE;
+	}
+	if (absolute_paths(o) != 0) {
+		fprintf(stderr, "anvil: out of memory\n");
+		return EXIT_USAGE;
+	}
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -546,7 +642,8 @@ cmd_issue(const struct opts *o, const struct ag_config *c)
 	}
 	if (o->n_solvers != 1) {
 		ag_err("issue: choose one solver: --http01-standalone, "
-		    "--tlsalpn01-standalone or --webroot DIR");
+		    "--tlsalpn01-standalone, --webroot DIR, --dns01-hook "
+		    "PROGRAM or --dns01-rfc2136 HOST:PORT");
 		goto out;
 	}
 	if (c->n_servers == 0) {
@@ -639,6 +736,15 @@ renew_one(const struct opts *o, const struct ag_config *c, const char *name)
 		    when);
 		printf("%s: not due until %s\n", name, when);
 		goto out;
+	}
+	/* A --deploy-hook given to renew replaces the recorded one. */
+	if (o->deploy_hook != NULL) {
+		free(ren.deploy_hook);
+		ren.deploy_hook = strdup(o->deploy_hook);
+		if (ren.deploy_hook == NULL) {
+			rc = ANVIL_ENOMEM;
+			goto out;
+		}
 	}
 	rc = ag_solver_conf_parse(ren.solver, &sc);
 	if (rc != 0) {
@@ -952,6 +1058,8 @@ main(int argc, char *argv[])
 out:
 	for (i = 0; i < o.n_names; i++)
 		free(o.names[i]);
+	for (i = 0; i < 3; i++)
+		free(o.paths[i]);
 	ag_config_done(&c);
 	return ex;
 }

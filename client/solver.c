@@ -16,6 +16,8 @@ static const struct ag_solver_ops *const ops_of[AG_SOLVER__MAX] = {
 	[AG_SOLVER_HTTP01] = &ag_solver_http01_ops,
 	[AG_SOLVER_WEBROOT] = &ag_solver_webroot_ops,
 	[AG_SOLVER_TLSALPN01] = &ag_solver_tlsalpn01_ops,
+	[AG_SOLVER_DNS01_HOOK] = &ag_solver_dns01_hook_ops,
+	[AG_SOLVER_DNS01_RFC2136] = &ag_solver_dns01_rfc2136_ops,
 };
 
 enum ag_solver_kind
@@ -41,7 +43,23 @@ void
 ag_solver_conf_done(struct ag_solver_conf *conf)
 {
 	free(conf->webroot);
-	conf->webroot = NULL;
+	free(conf->hook);
+	free(conf->rfc2136);
+	free(conf->tsig_key);
+	free(conf->dns_resolver);
+	conf->webroot = conf->hook = conf->rfc2136 = conf->tsig_key =
+	    conf->dns_resolver = NULL;
+}
+
+/* *dst = strdup(src) unless src is NULL. */
+static int
+dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	*dst = strdup(src);
+	return *dst == NULL ? ANVIL_ENOMEM : 0;
 }
 
 /* Deep copy of src into dst. */
@@ -49,11 +67,55 @@ static int
 conf_copy(struct ag_solver_conf *dst, const struct ag_solver_conf *src)
 {
 	*dst = *src;
-	dst->webroot = NULL;
-	if (src->webroot != NULL) {
-		dst->webroot = strdup(src->webroot);
-		if (dst->webroot == NULL)
-			return ANVIL_ENOMEM;
+	dst->webroot = dst->hook = dst->rfc2136 = dst->tsig_key =
+	    dst->dns_resolver = NULL;
+	if (dup_opt(&dst->webroot, src->webroot) != 0 ||
+	    dup_opt(&dst->hook, src->hook) != 0 ||
+	    dup_opt(&dst->rfc2136, src->rfc2136) != 0 ||
+	    dup_opt(&dst->tsig_key, src->tsig_key) != 0 ||
+	    dup_opt(&dst->dns_resolver, src->dns_resolver) != 0) {
+		ag_solver_conf_done(dst);
+		return ANVIL_ENOMEM;
+	}
+	return 0;
+}
+
+/* The options of the dns-01 solvers: 0, or ANVIL_EINVAL with ag_err. */
+static int
+dns_conf_check(const struct ag_solver_conf *conf)
+{
+	if (conf->kind == AG_SOLVER_DNS01_HOOK &&
+	    (conf->hook == NULL || conf->hook[0] == '\0' ||
+	    strlen(conf->hook) > AG_MAX_STATE_PATH)) {
+		ag_err("--dns01-hook needs a program");
+		return ANVIL_EINVAL;
+	}
+	if (conf->kind == AG_SOLVER_DNS01_RFC2136 &&
+	    (conf->rfc2136 == NULL || conf->rfc2136[0] == '\0' ||
+	    strlen(conf->rfc2136) > 260)) {
+		ag_err("--dns01-rfc2136 needs HOST:PORT");
+		return ANVIL_EINVAL;
+	}
+	if (conf->kind == AG_SOLVER_DNS01_RFC2136 &&
+	    (conf->tsig_key == NULL || conf->tsig_key[0] == '\0' ||
+	    strlen(conf->tsig_key) > AG_MAX_STATE_PATH)) {
+		ag_err("--dns01-rfc2136 needs --tsig-key FILE");
+		return ANVIL_EINVAL;
+	}
+	if (conf->dns_resolver != NULL && strlen(conf->dns_resolver) > 260) {
+		ag_err("--dns-resolver too long");
+		return ANVIL_EINVAL;
+	}
+	if (conf->propagation_timeout < 1 ||
+	    conf->propagation_timeout > AG_PROPAGATION_MAX) {
+		ag_err("--propagation-timeout must be 1..%d seconds",
+		    AG_PROPAGATION_MAX);
+		return ANVIL_EINVAL;
+	}
+	if (conf->dns_timeout < 1 || conf->dns_timeout > AG_DNS_TIMEOUT_MAX) {
+		ag_err("--dns-timeout must be 1..%d seconds",
+		    AG_DNS_TIMEOUT_MAX);
+		return ANVIL_EINVAL;
 	}
 	return 0;
 }
@@ -84,6 +146,10 @@ ag_solver_new(const struct ag_solver_conf *conf, struct ag_solver **ret)
 		ag_err("--webroot needs a directory");
 		return ANVIL_EINVAL;
 	}
+	if ((conf->kind == AG_SOLVER_DNS01_HOOK ||
+	    conf->kind == AG_SOLVER_DNS01_RFC2136) &&
+	    dns_conf_check(conf) != 0)
+		return ANVIL_EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return ANVIL_ENOMEM;
@@ -121,9 +187,62 @@ ag_solver_conf_json(const struct ag_solver_conf *conf)
 	case AG_SOLVER_WEBROOT:
 		return json_pack("{s:s, s:s}", "type", name, "path",
 		    conf->webroot);
+	case AG_SOLVER_DNS01_HOOK:
+		return json_pack("{s:s, s:s, s:s?, s:i, s:i}", "type", name,
+		    "hook", conf->hook, "resolver", conf->dns_resolver,
+		    "propagation_timeout", conf->propagation_timeout,
+		    "dns_timeout", conf->dns_timeout);
+	case AG_SOLVER_DNS01_RFC2136:
+		return json_pack("{s:s, s:s, s:s, s:s?, s:i, s:i}", "type",
+		    name, "server", conf->rfc2136, "tsig_key", conf->tsig_key,
+		    "resolver", conf->dns_resolver, "propagation_timeout",
+		    conf->propagation_timeout, "dns_timeout",
+		    conf->dns_timeout);
 	default:
 		return NULL;
 	}
+}
+
+/* Reads the optional string key of j into *ret (strdup); 0 or an error. */
+static int
+opt_str(const json_t *j, const char *key, int required, char **ret)
+{
+	const char	*v = anvil_json_str(j, key);
+
+	*ret = NULL;
+	if (v == NULL)
+		return required ? ANVIL_EJSON : 0;
+	*ret = strdup(v);
+	return *ret == NULL ? ANVIL_ENOMEM : 0;
+}
+
+/* The dns-01 options of a renewal file's solver object. */
+static int
+dns_conf_parse(const json_t *j, struct ag_solver_conf *c)
+{
+	int64_t	 v;
+	int	 rc;
+
+	c->propagation_timeout = AG_PROPAGATION_TIMEOUT;
+	c->dns_timeout = AG_DNS_TIMEOUT;
+	if (anvil_json_int(j, "propagation_timeout", &v) == 0) {
+		if (v < 1 || v > AG_PROPAGATION_MAX)
+			return ANVIL_EJSON;
+		c->propagation_timeout = (int)v;
+	}
+	if (anvil_json_int(j, "dns_timeout", &v) == 0) {
+		if (v < 1 || v > AG_DNS_TIMEOUT_MAX)
+			return ANVIL_EJSON;
+		c->dns_timeout = (int)v;
+	}
+	rc = opt_str(j, "resolver", 0, &c->dns_resolver);
+	if (rc == 0 && c->kind == AG_SOLVER_DNS01_HOOK)
+		rc = opt_str(j, "hook", 1, &c->hook);
+	if (rc == 0 && c->kind == AG_SOLVER_DNS01_RFC2136)
+		rc = opt_str(j, "server", 1, &c->rfc2136);
+	if (rc == 0 && c->kind == AG_SOLVER_DNS01_RFC2136)
+		rc = opt_str(j, "tsig_key", 1, &c->tsig_key);
+	return rc;
 }
 
 int
@@ -132,6 +251,7 @@ ag_solver_conf_parse(const json_t *j, struct ag_solver_conf *ret)
 	struct ag_solver_conf	 c;
 	const char		*type, *path;
 	int64_t			 port;
+	int			 rc;
 
 	memset(&c, 0, sizeof(c));
 	type = anvil_json_str(j, "type");
@@ -153,6 +273,14 @@ ag_solver_conf_parse(const json_t *j, struct ag_solver_conf *ret)
 		c.webroot = strdup(path);
 		if (c.webroot == NULL)
 			return ANVIL_ENOMEM;
+		break;
+	case AG_SOLVER_DNS01_HOOK:
+	case AG_SOLVER_DNS01_RFC2136:
+		rc = dns_conf_parse(j, &c);
+		if (rc != 0) {
+			ag_solver_conf_done(&c);
+			return rc;
+		}
 		break;
 	default:
 		return ANVIL_EJSON;

@@ -27,6 +27,8 @@ enum ag_solver_kind {
 	AG_SOLVER_HTTP01,	/* built-in http-01 responder */
 	AG_SOLVER_WEBROOT,	/* files under a web server's root */
 	AG_SOLVER_TLSALPN01,	/* built-in tls-alpn-01 responder */
+	AG_SOLVER_DNS01_HOOK,	/* dns-01: a program sets the TXT */
+	AG_SOLVER_DNS01_RFC2136,	/* dns-01: signed DNS UPDATE */
 	AG_SOLVER__MAX
 };
 
@@ -35,7 +37,19 @@ struct ag_solver_conf {
 	enum ag_solver_kind	 kind;
 	int			 port;		/* http01, tlsalpn01 */
 	char			*webroot;	/* webroot; malloc() */
+	char			*hook;		/* dns01-hook program */
+	char			*rfc2136;	/* dns01-rfc2136 HOST:PORT */
+	char			*tsig_key;	/* dns01-rfc2136 key file */
+	char			*dns_resolver;	/* dns-01: ADDR:PORT or NULL */
+	int			 propagation_timeout; /* dns-01: seconds */
+	int			 dns_timeout;	/* dns-01: seconds a query */
 };
+
+/* dns-01 defaults and bounds, in seconds. */
+#define AG_PROPAGATION_TIMEOUT	300
+#define AG_PROPAGATION_MAX	3600
+#define AG_DNS_TIMEOUT		5
+#define AG_DNS_TIMEOUT_MAX	60
 
 struct ag_solver;
 
@@ -59,6 +73,8 @@ struct ag_solver {
 extern const struct ag_solver_ops ag_solver_http01_ops;
 extern const struct ag_solver_ops ag_solver_webroot_ops;
 extern const struct ag_solver_ops ag_solver_tlsalpn01_ops;
+extern const struct ag_solver_ops ag_solver_dns01_hook_ops;
+extern const struct ag_solver_ops ag_solver_dns01_rfc2136_ops;
 
 /*
  * A listening TCP socket on port, every address: IPv6 accepting IPv4 too

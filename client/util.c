@@ -54,6 +54,8 @@ ag_strerror(int rc)
 		return "interrupted";
 	case AG_EHOOK:
 		return "a hook program failed";
+	case AG_EDNS:
+		return "the DNS record could not be set or seen";
 	default:
 		return anvil_strerror(rc);
 	}

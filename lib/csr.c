@@ -116,9 +116,14 @@ san_names(X509_REQ *req, struct names *ns)
 	const GENERAL_NAME		*gen;
 	int				 crit = -1, i, rc = 0;
 
+	/* OpenSSL 3 returns an empty list for a CSR without extensions:
+	 * NULL means the extension request did not decode. */
 	exts = X509_REQ_get_extensions(req);
-	if (exts == NULL)
+	if (exts == NULL) {
+		ERR_clear_error();
+		rc = ANVIL_ECSR;
 		goto out;
+	}
 	gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
 	if (gens == NULL) {
 		/* -1: absent; -2: more than one; else undecodable. */

@@ -264,21 +264,29 @@ trim(char *s)
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	char line[CONFIG_MAX_LINE + 2], sub[256];
-	char *key, *value, *eq;
+	char sub[256], *line = NULL, *key, *value, *eq;
+	size_t cap = 0;
+	ssize_t n;
 	FILE *f = NULL;
 	int lineno = 0, rc = 0;
 
 	f = fopen(path, "r");
 	if (f == NULL) {
+		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+		return rc;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
+		if (n > CONFIG_MAX_LINE) {
 			snprintf(err, errlen, "%s:%d: line longer than %d "
 			    "characters", path, lineno, CONFIG_MAX_LINE);
+			rc = ANVIL_EINVAL;
+			goto out;
+		}
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, errlen, "%s:%d: NUL byte in the line",
+			    path, lineno);
 			rc = ANVIL_EINVAL;
 			goto out;
 		}
@@ -314,6 +322,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 		rc = ANVIL_EIO;
 	}
 out:
+	free(line);
 	fclose(f);
 	return rc;
 }

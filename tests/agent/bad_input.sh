@@ -87,9 +87,9 @@ t_bad_config() {
 	expect_fail "cannot read config" --config "$TEST_TMP/none.conf" list
 }
 t_busy_port() {
-	expect_fail "cannot listen on port ${P[6]}" --server "$ACME_DIRECTORY" \
+	expect_fail "cannot listen on port $BUSY" --server "$ACME_DIRECTORY" \
 	    --ca-bundle "$ACME_CA_BUNDLE" issue -d "x.$N" \
-	    --http01-standalone --http01-port "${P[6]}"
+	    --http01-standalone --http01-port "$BUSY"
 }
 t_usage() {
 	local rc=0
@@ -122,11 +122,20 @@ t_renew_fails() {
 	[ "$(tree_sum "$ST")" = "$before" ] || fail "the store changed"
 }
 
-# Holds P[6] busy for t_busy_port.
-spawn busy "$PY" -c 'import socket,time
-s=socket.socket(); s.bind(("0.0.0.0", '"${P[6]}"')); s.listen(1); time.sleep(600)'
-wait_until 10 bash -c "! $PY -c 'import socket; socket.socket().bind((\"0.0.0.0\", ${P[6]}))'" ||
-    die "cannot hold port ${P[6]}"
+# Holds a port busy (every address) for t_busy_port; another port when
+# someone else on the machine took the first between its check and now.
+BUSY=
+for _try in 1 2 3 4 5; do
+	mapfile -t _bp < <(free_ports 1)
+	spawn "busy-$_try" "$PY" -c 'import socket,time
+s=socket.socket(); s.bind(("0.0.0.0", '"${_bp[0]}"')); s.listen(1); time.sleep(600)'
+	if wait_until 10 bash -c "! $PY -c 'import socket; socket.socket().bind((\"0.0.0.0\", ${_bp[0]}))'" &&
+	    kill -0 "$SPAWN_PID" 2>/dev/null; then
+		BUSY=${_bp[0]}
+		break
+	fi
+done
+[ -n "$BUSY" ] || die "cannot hold a port busy"
 
 check fault_unreachable_server t_unreachable
 check fault_garbage_json t_garbage

@@ -26,7 +26,8 @@ agent_begin() {
 	[ -x "$ANVIL" ] || die "no anvil binary at $ANVIL"
 	ANVIL=$(cd "$(dirname "$ANVIL")" && pwd)/$(basename "$ANVIL")
 	target_start
-	ST=$TEST_TMP/state
+	# Not $TEST_TMP/state: anvil-ca keeps its own state there.
+	ST=$TEST_TMP/agent-state
 	PEBBLE_MGMT=
 	if [ -f "$TEST_TMP/pebble/config.json" ]; then
 		PEBBLE_MGMT=$(sed -n \

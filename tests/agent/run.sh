@@ -4,6 +4,8 @@
 # and prints one "ok NAME" / "not ok NAME" line per check, then a summary.
 #
 # Usage: tests/agent/run.sh PATH/TO/anvil [SCRIPT...]
+# Environment: AGENT_TARGET (pebble or anvil), ANVIL_CA (default: the
+# anvil-ca beside PATH/TO/anvil in the same build directory).
 # Exit status 0 when every check passed.
 set -uo pipefail
 
@@ -12,6 +14,12 @@ anvil=${1:?usage: $0 PATH/TO/anvil [SCRIPT...]}
 shift
 [ -x "$anvil" ] || { echo "run.sh: no executable at $anvil" >&2; exit 2; }
 anvil=$(cd "$(dirname "$anvil")" && pwd)/$(basename "$anvil")
+# AGENT_TARGET=anvil: the anvil-ca of the same build unless ANVIL_CA says.
+if [ -z "${ANVIL_CA:-}" ] && [ -x "$(dirname "$anvil")/../server/anvil-ca" ]
+then
+	ANVIL_CA=$(cd "$(dirname "$anvil")/../server" && pwd)/anvil-ca
+	export ANVIL_CA
+fi
 
 if [ $# -gt 0 ]; then
 	scripts=("$@")
