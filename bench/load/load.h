@@ -1,0 +1,253 @@
+/*
+ * load.h - anvil-load, the ACME load generator: what its modules share.
+ *
+ * One process, one libevent loop.  Each worker owns one keep-alive
+ * HTTP/1.1 connection to the CA (http.c) and one account, and runs
+ * complete issuances one after the other (flow.c); the http-01 answers
+ * of every worker come from one small server in the same loop
+ * (responder.c); timings and errors are gathered and printed by stats.c;
+ * main.c parses the options, prepares keys and connections and runs.
+ */
+#ifndef ANVIL_LOAD_H
+#define ANVIL_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#include "anvil/anvil.h"
+
+#define LOAD_MAX_WORKERS	1024
+#define LOAD_MAX_HEADER_LINE	8192	/* one response header line */
+#define LOAD_MAX_HEADERS	100	/* header lines in one response */
+#define LOAD_MAX_URL		1024	/* one URL the CA gives us */
+#define LOAD_MAX_NONCE		256	/* one Replay-Nonce */
+#define LOAD_MAX_TOKEN		128	/* one http-01 token */
+#define LOAD_MAX_BADNONCE	10	/* retries of one request */
+#define LOAD_IO_TIMEOUT_S	30	/* no byte for this long: fail */
+
+/* ------------------------------------------------------------------ */
+/* http.c: a small HTTP/1.1 client, one connection, keep-alive */
+
+struct http_resp {
+	int		 status;
+	char		*nonce;		/* Replay-Nonce or NULL; malloc() */
+	char		*location;	/* Location or NULL; malloc() */
+	char		*content_type;	/* Content-Type or NULL; malloc() */
+	int		 retry_after;	/* seconds; -1 when absent */
+	struct anvil_buf body;		/* at most ANVIL_MAX_RESPONSE_BODY */
+};
+
+/*
+ * Called once per request: err is 0 and resp the answer, or err is a
+ * negative ANVIL_E* code (ANVIL_EIO: connection or TLS failure,
+ * ANVIL_ETIMEDOUT, ANVIL_E2BIG, ANVIL_EINVAL: not HTTP) and resp is NULL.
+ * resp is freed when the callback returns; the callback may start the
+ * next request on the same connection.
+ */
+typedef void (*http_cb)(void *arg, int err, struct http_resp *resp);
+
+struct http_conn;
+
+/*
+ * A connection to the origin of url (http or https).  Resolves the host
+ * now (blocking, before any load); connects on the first request.  ctx
+ * verifies the server (it must be set for https).  Returns 0 and
+ * *ret (http_conn_free), ANVIL_EINVAL for a URL we cannot use,
+ * ANVIL_ENOENT when the host does not resolve, ANVIL_ENOMEM.
+ */
+int	http_conn_new(struct event_base *base, SSL_CTX *ctx, const char *url,
+	    struct http_conn **ret) ANVIL_MUSTCHECK;
+
+/*
+ * Sends one request (method "GET", "HEAD" or "POST") for url, which must
+ * have the connection's origin, with an optional body.  One request at a
+ * time per connection.  cb runs later (never from inside this call).
+ * Returns 0, ANVIL_EINVAL (other origin, busy), ANVIL_ENOMEM.
+ */
+int	http_conn_request(struct http_conn *c, const char *method,
+	    const char *url, const char *content_type, const char *body,
+	    size_t body_len, http_cb cb, void *arg) ANVIL_MUSTCHECK;
+
+/* Closes and frees c; accepts NULL.  A pending callback never runs. */
+void	http_conn_free(struct http_conn *c);
+
+/* Last TLS or socket error text of c ("" if none); borrowed. */
+const char *http_conn_error(const struct http_conn *c);
+
+/* ------------------------------------------------------------------ */
+/* stats.c: samples, percentiles, error counts, the report */
+
+enum step {
+	STEP_ACCOUNT,		/* newAccount request */
+	STEP_ORDER,		/* newOrder request */
+	STEP_AUTHZ,		/* first fetch of the authorization */
+	STEP_CHALL,		/* challenge POST until the authz is valid */
+	STEP_FINALIZE,		/* finalize POST until the order is valid */
+	STEP_DOWNLOAD,		/* certificate request */
+	STEP_FLOW,		/* newOrder start to certificate verified */
+	STEP__MAX
+};
+
+struct samples {
+	double	*v;		/* milliseconds; malloc() */
+	size_t	 n, cap;
+};
+
+#define STATS_MAX_ERRNAMES 64
+
+struct stats {
+	struct samples	 step[STEP__MAX];
+	char		*err_name[STATS_MAX_ERRNAMES];	/* malloc() */
+	uint64_t	 err_count[STATS_MAX_ERRNAMES];
+	uint64_t	 err_other;	/* errors past the table */
+	uint64_t	 errors;	/* failed flows and accounts */
+	uint64_t	 badnonce_retries;
+	uint64_t	 polls;		/* authz and order polls */
+};
+
+struct report {
+	unsigned	 concurrency;
+	uint64_t	 issuances;
+	double		 seconds;	/* timed phase, wall */
+	double		 cpu_user_s;	/* driver, timed phase */
+	double		 cpu_sys_s;
+	long		 maxrss_kb;	/* driver */
+	double		 server_cpu_s;	/* timed phase; -1 if unknown */
+	long		 server_hwm_kb;	/* VmHWM at the end; -1 if unknown */
+	const char	*directory;
+};
+
+const char *step_name(enum step s);
+int	stats_add(struct stats *st, enum step s, double ms) ANVIL_MUSTCHECK;
+/* Counts one error under name (copied). */
+void	stats_error(struct stats *st, const char *name);
+void	stats_print_text(struct stats *st, const struct report *r, FILE *f);
+int	stats_print_json(struct stats *st, const struct report *r, FILE *f)
+	    ANVIL_MUSTCHECK;
+void	stats_done(struct stats *st);
+
+/* ------------------------------------------------------------------ */
+/* cert.c: certificate keys, CSRs, the check of the chain */
+
+#define LOAD_MAX_ISSUERS 8
+
+struct certkey;
+
+/* Issuer certificates seen (DER) and their keys, decoded once. */
+struct issuers {
+	uint8_t		*der[LOAD_MAX_ISSUERS];	/* malloc() */
+	size_t		 len[LOAD_MAX_ISSUERS];
+	EVP_PKEY	*key[LOAD_MAX_ISSUERS];	/* owned */
+	size_t		 n;
+};
+
+/* A new P-256 key with its CSR skeleton.  Returns 0 and *ret
+ * (certkey_free), ANVIL_ECRYPTO, ANVIL_ENOMEM. */
+int	certkey_new(struct certkey **ret) ANVIL_MUSTCHECK;
+void	certkey_free(struct certkey *ck);
+
+/*
+ * Signs a CSR for name with ck (the skeleton is re-used: one flow per key
+ * at a time).  Returns 0 and the DER in *ret_der (OPENSSL_free) and
+ * *ret_len, or ANVIL_ECRYPTO.
+ */
+int	certkey_csr(struct certkey *ck, const char *name, uint8_t **ret_der,
+	    size_t *ret_len) ANVIL_MUSTCHECK;
+
+/*
+ * Checks a PEM chain: its first certificate is signed by its second, and
+ * contains ck's public key and name.  Returns 0, or -1 with a static
+ * reason in *why.
+ */
+int	cert_check(struct issuers *is, const struct certkey *ck,
+	    const char *name, const char *pem, size_t pem_len,
+	    const char **why) ANVIL_MUSTCHECK;
+void	issuers_done(struct issuers *is);
+
+/* ------------------------------------------------------------------ */
+/* flow.c: one worker's account and issuances */
+
+struct bench;
+struct worker;
+
+/*
+ * Creates worker id: its connection to the directory's origin and a new
+ * ES256 account key.  Returns 0 and *ret (worker_free) or an ANVIL_E*
+ * code.
+ */
+int	worker_new(struct bench *b, unsigned id, struct worker **ret)
+	    ANVIL_MUSTCHECK;
+/* Fetches the directory, a nonce, and creates the account; calls
+ * bench_worker_ready when done (or failed). */
+void	worker_setup(struct worker *w);
+/* Starts issuing (after every worker is ready). */
+void	worker_start(struct worker *w);
+/* The key authorization for token if w has it published, else NULL. */
+const char *worker_keyauth(const struct worker *w, const char *token);
+void	worker_free(struct worker *w);
+
+/* ------------------------------------------------------------------ */
+/* responder.c: the http-01 answers of every worker */
+
+struct responder;
+
+/* Listens on 127.0.0.1:port.  Returns 0 and *ret, ANVIL_EIO if the port
+ * cannot be bound, ANVIL_ENOMEM. */
+int	responder_new(struct bench *b, uint16_t port, struct responder **ret)
+	    ANVIL_MUSTCHECK;
+void	responder_free(struct responder *r);
+
+/* ------------------------------------------------------------------ */
+/* main.c: the run */
+
+struct bench {
+	struct event_base *base;
+	SSL_CTX		*ssl;		/* trusts --ca-bundle; NULL for http */
+	const char	*directory;	/* --directory URL */
+	const char	*suffix;	/* --names-suffix */
+	unsigned	 concurrency;
+	uint64_t	 count;		/* 0: run for seconds */
+	double		 seconds;
+	unsigned	 poll_ms;	/* poll delay without Retry-After */
+	unsigned	 max_wait_ms;	/* cap on an honoured Retry-After */
+	uint64_t	 max_errors;
+	int		 verbose;
+
+	struct worker	*workers[LOAD_MAX_WORKERS];
+	unsigned	 n_workers;
+	unsigned	 n_setup_done;	/* ready or failed */
+	unsigned	 n_active;	/* workers running flows */
+
+	struct certkey	**keys;		/* pre-generated; owned */
+	size_t		 n_keys, next_key;
+	struct issuers	 issuers;
+
+	int		 running;	/* timed phase started, not stopping */
+	double		 t_start, t_end;	/* monotonic seconds */
+	uint64_t	 started;	/* flows started */
+	uint64_t	 issued;	/* flows completed and verified */
+	struct stats	 stats;
+};
+
+/* Monotonic clock in seconds. */
+double	now_mono(void);
+/* A worker finished its setup (ok 1) or gave up (ok 0). */
+void	bench_worker_ready(struct bench *b, struct worker *w, int ok);
+/* May worker start another flow?  Counts the start when it may. */
+int	bench_may_start(struct bench *b);
+/* A worker stopped (no more flows): the run ends with the last one. */
+void	bench_worker_idle(struct bench *b);
+/* Counts a failed flow; ends the run past --max-errors. */
+void	bench_flow_failed(struct bench *b, const char *what);
+/* The next pre-generated certificate key (borrowed). */
+struct certkey *bench_next_key(struct bench *b);
+/* The key authorization published for token by any worker, or NULL. */
+const char *bench_keyauth(struct bench *b, const char *token);
+
+#endif
