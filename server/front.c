@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 
 #include "anvil/anvil.h"
+#include "keycache.h"
 #include "nonce.h"
 #include "server.h"
 #include "signer.h"
@@ -359,6 +360,11 @@ load_kid(struct req *r, const char *kid)
 		    "account is %s", acct_status_name(r->acct.status));
 		return -1;
 	}
+	r->key = keycache_find(r->srv->keys, r->acct.id, r->acct.thumbprint);
+	if (r->key != NULL) {
+		r->key_borrowed = true;
+		return 0;
+	}
 	rc = anvil_json_parse_object(r->acct.jwk, strlen(r->acct.jwk), &jwk);
 	if (rc == 0)
 		rc = anvil_jwk_from_json(jwk, &r->key);
@@ -367,6 +373,11 @@ load_kid(struct req *r, const char *kid)
 		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
 		    "stored account key unreadable");
 		return -1;
+	}
+	/* Only a key that matches the stored thumbprint is cached. */
+	if (strcmp(anvil_jwk_thumbprint(r->key), r->acct.thumbprint) == 0) {
+		keycache_put(r->srv->keys, r->acct.id, r->key);
+		r->key_borrowed = true;
 	}
 	return 0;
 }
@@ -540,7 +551,8 @@ static void
 req_done(struct req *r)
 {
 	anvil_jws_free(r->jws);
-	anvil_jwk_free(r->key);
+	if (!r->key_borrowed)
+		anvil_jwk_free(r->key);
 	acct_clear(&r->acct);
 	json_decref(r->payload);
 }

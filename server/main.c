@@ -15,6 +15,7 @@
 
 #include "anvil/anvil.h"
 #include "admin.h"
+#include "keycache.h"
 #include "nonce.h"
 #include "pub.h"
 #include "revoc.h"
@@ -25,6 +26,8 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:14000"
 #define MAX_TLS_NAMES 32
+/* Account keys kept built: about 2 KB each at most (RSA 4096). */
+#define KEYCACHE_SLOTS 16384
 
 static void
 usage(FILE *f)
@@ -272,6 +275,8 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	rc = nonce_pool_new(&srv.nonces);
+	if (rc == 0)
+		rc = keycache_new(KEYCACHE_SLOTS, &srv.keys);
 	if (rc != 0)
 		goto fail;
 	memset(&vc, 0, sizeof(vc));
@@ -321,6 +326,7 @@ out:
 	if (srv.sigint != NULL)
 		event_free(srv.sigint);
 	nonce_pool_free(srv.nonces);
+	keycache_free(srv.keys);
 	signer_free(srv.signer);
 	store_close(srv.store);
 	if (srv.base != NULL)

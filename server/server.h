@@ -25,6 +25,7 @@ struct store;
 struct va;
 struct signer;
 struct nonce_pool;
+struct keycache;
 struct revoc;
 
 struct server {
@@ -36,6 +37,7 @@ struct server {
 	struct va		*va;
 	struct signer		*signer;
 	struct nonce_pool	*nonces;
+	struct keycache		*keys;		/* built account keys */
 	struct event		*sigterm;
 	struct event		*sigint;
 	int			 port;	/* bound port */
@@ -70,7 +72,9 @@ struct req {
 	const char		*arg;		/* the id after the prefix */
 	char			 sub[32];	/* "", "orders", "finalize" */
 	struct anvil_jws	*jws;
-	struct anvil_jwk	*key;		/* verified signing key; owned */
+	struct anvil_jwk	*key;		/* verified signing key; owned
+						   unless key_borrowed */
+	bool			 key_borrowed;	/* key is the key cache's */
 	bool			 has_acct;
 	struct acct		 acct;		/* the kid's account */
 	bool			 post_as_get;	/* payload "" */
