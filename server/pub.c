@@ -5,8 +5,9 @@
  * Relying parties fetch these over plain HTTP (RFC 5280 §4.2.1.13, RFC
  * 6960 Appendix A: a TLS fetch to check a TLS certificate would loop).
  * Nothing here signs in the common case: CRLs and OCSP responses were
- * signed ahead of time by the revocation worker (revoc.c) and are looked
- * up by key.  Only an OCSP request for a serial never issued is signed on
+ * signed ahead of time by the revocation worker's thread (revoc.c); CRLs
+ * are served from the copy the loop holds, OCSP responses looked up by
+ * key.  Only an OCSP request for a serial never issued is signed on
  * demand ("unknown"), at a bounded rate.
  *
  * Bad input gets a short text answer: 400 (malformed request), 404 (no
@@ -149,24 +150,21 @@ shard_parse(const char *s, int n)
 static void
 serve_crl(struct server *srv, struct evhttp_request *ev, const char *name)
 {
-	const struct signed_obj	*root;
-	struct signed_obj	 o;
+	const struct signed_obj	*o;
 	char			 etag[64];
-	int			 shard, rc;
+	int			 shard;
 
-	memset(&o, 0, sizeof(o));
 	if (strcmp(name, STATE_ROOT_CRL) == 0) {
-		root = revoc_root_crl(srv);
-		if (root == NULL) {
+		o = revoc_root_crl(srv);
+		if (o == NULL) {
 			reply_text(ev, 503, "Service Unavailable",
 			    "the root CRL is not signed yet");
 			return;
 		}
 		snprintf(etag, sizeof(etag), "\"root-%lld\"",
-		    (long long)root->number);
-		reply_signed(ev, "application/pkix-crl", root->der,
-		    root->der_len, root->this_update, root->next_update, etag,
-		    1);
+		    (long long)o->number);
+		reply_signed(ev, "application/pkix-crl", o->der, o->der_len,
+		    o->this_update, o->next_update, etag, 1);
 		return;
 	}
 	shard = shard_parse(name, srv->cfg.crl_shards);
@@ -174,22 +172,17 @@ serve_crl(struct server *srv, struct evhttp_request *ev, const char *name)
 		reply_text(ev, 404, "Not Found", "no such CRL shard");
 		return;
 	}
-	rc = store_crl_get(srv->store, shard, &o);
-	if (rc == ANVIL_ENOENT) {
+	/* In memory: the worker hands each CRL it signs to the loop. */
+	o = revoc_crl(srv, shard);
+	if (o == NULL) {
 		reply_text(ev, 503, "Service Unavailable",
 		    "this CRL shard is not signed yet");
 		return;
 	}
-	if (rc != 0) {
-		reply_text(ev, 500, "Internal Server Error",
-		    "cannot read the CRL");
-		return;
-	}
 	snprintf(etag, sizeof(etag), "\"%d-%lld\"", shard,
-	    (long long)o.number);
-	reply_signed(ev, "application/pkix-crl", o.der, o.der_len,
-	    o.this_update, o.next_update, etag, 1);
-	signed_obj_clear(&o);
+	    (long long)o->number);
+	reply_signed(ev, "application/pkix-crl", o->der, o->der_len,
+	    o->this_update, o->next_update, etag, 1);
 }
 
 /* Answers an unsigned OCSP error status (HTTP 200: the OCSP layer speaks,

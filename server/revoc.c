@@ -2,28 +2,48 @@
  * revoc.c - the revocation worker: CRL shards and OCSP responses signed
  * ahead of time, so that serving them (pub.c) costs a lookup.
  *
- * One timer ticks every REVOC_TICK_MS on the server's loop.  A tick:
- *  1. reads the revocation log (the `revocations` table, appended by a
- *     trigger whoever revokes: this server, or `anvil-ca revoke` in
- *     another process through SQLite's WAL) past the last entry done,
- *     signs the revoked OCSP response of each serial and the CRL of each
- *     shard touched, then records the last entry done;
- *  2. re-signs CRL shards past half their lifetime (or missing), at most
- *     CRL_PER_TICK of them;
- *  3. re-signs OCSP responses past half their lifetime, at most
- *     OCSP_PER_TICK, and signs those missing (certificates issued before
- *     this version, or while the responder was off), by rowid windows;
- *     this step stops after TICK_BUDGET_MS and the next tick comes
- *     10 ms later instead of a second;
- *  4. now and then, the root's CRL and the responder certificate.
- * Writes of a tick are one transaction (one fsync).  The loop is blocked
- * for the length of the largest single step: one CRL shard build, which
- * bench/ocsp-crl.sh measures.
+ * The signing runs on a thread of its own, with its own store connection
+ * (a struct store is a one-thread object; SQLite's WAL lets it write
+ * while the loop's connection reads) and its own struct signer opened
+ * from the same state directory.  Two signers rather than one behind a
+ * mutex: a 100,000-entry CRL takes seconds to sign, and a mutex would make
+ * a finalize on the loop wait for it.  Each signer is used by one thread
+ * and the intermediate key is still only touched inside signer.c.
+ *
+ * A pass of the worker, every WORKER_TICK_MS or at once when kicked:
+ *  1. now and then, the root's CRL and the responder certificate (the
+ *     worker's signer is the one that renews; the loop's reloads it);
+ *  2. the revocation log (the `revocations` table, appended by a trigger
+ *     whoever revokes: this server, or `anvil-ca revoke` in another
+ *     process) past the last entry done: the revoked OCSP response of each
+ *     serial, then the CRL of each shard touched, then the last entry
+ *     done is recorded (a crash before that redoes the entries);
+ *  3. CRL shards past half their lifetime (or never signed, or asked for
+ *     by revoc_crl_regen);
+ *  4. OCSP responses past half their lifetime, then those missing
+ *     (certificates issued before this version, or while the responder
+ *     was off), by rowid windows.
+ * Signatures are made outside any transaction; what they produce is
+ * written in short transactions (OCSP_BATCH responses, or one CRL), so
+ * that the loop's writes never wait for a signature.  Step 4 gives way
+ * between batches to a kick (a revocation through ACME) and, after a
+ * tick, to a new pass, so that a revocation by `anvil-ca revoke` waits
+ * at most about a tick even during a backfill of millions.
+ *
+ * A CRL signed by the worker is handed to the loop through a slot per
+ * shard and a pipe, as va.c hands back results; the loop swaps it in and
+ * pub.c serves it from memory.  The loop itself signs only one OCSP
+ * response at issuance and, rate-bounded, the on-demand answers.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
@@ -37,73 +57,63 @@
 #include "signer.h"
 #include "store.h"
 
-#define REVOC_TICK_MS		1000
-#define LOG_PER_TICK		1024	/* revocation log entries */
-#define CRL_PER_TICK		4	/* stale shards re-signed */
-#define OCSP_PER_TICK		200	/* stale responses re-signed */
-#define OCSP_MISSING_WINDOW	5000	/* rowids looked at per tick */
+#define WORKER_TICK_MS		1000
+#define LOG_BATCH		1024	/* revocation log entries read at once */
+#define LOG_PER_PASS		(64 * 1024)	/* then the CRLs are signed */
+#define OCSP_BATCH		200	/* responses per write transaction */
+#define OCSP_MISSING_WINDOW	5000	/* rowids looked at per query */
 #define SLOW_CHECK_SECS		60	/* root CRL, responder cert */
 /* Signatures per second for serials never issued (and stale ones). */
 #define OCSP_UNKNOWN_RATE	50
 #define SLOW_CRL_MS		100	/* log CRL builds this long */
-/* OCSP signing in one tick stops after this long, so that the loop
- * keeps answering (each signature is ~0.1 ms with its store round). */
-#define TICK_BUDGET_MS		50
 #define META_REVOCATIONS_DONE	"revocations_done"
 
-struct revoc {
-	struct server	*srv;
-	struct event	*tick;
-	int		 n_shards;
+/* What only the worker thread touches, from pthread_create() to
+ * pthread_join(). */
+struct worker {
+	struct store	*store;		/* its own connection; owned */
+	struct signer	*signer;	/* its own, same state dir; owned */
 	int64_t		*crl_this;	/* thisUpdate per shard, 0 if none */
+	unsigned char	*dirty;		/* shards touched by the log */
+	unsigned char	*force;		/* shards asked for, taken from rv */
 	int64_t		 log_done;	/* last revocation log entry done */
 	int64_t		 missing_after;	/* rowid cursor; -1 when done */
 	int64_t		 slow_at;	/* next root CRL / responder check */
+	int64_t		 pass_t0;	/* monotonic ms the pass began */
+};
+
+struct revoc {
+	struct server	*srv;		/* its cfg and pub_base are read by
+					   the worker too: set before
+					   revoc_start, never changed */
+	int		 n_shards;
+
+	/* The loop's thread only. */
+	struct signed_obj *crl;		/* served, per shard (der NULL:
+					   none yet); owned */
 	struct signed_obj root_crl;	/* der NULL until read */
 	int64_t		 bucket_at;	/* second of the token bucket */
 	int		 bucket;	/* signatures left in it */
-	int		 more;		/* the last tick left OCSP work */
+	struct event	*wakeup;	/* read end of the pipe */
+	int		 pipe[2];
+
+	/* Shared: under lock. */
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;		/* kicked, forced or stop */
+	int		 locks_ready;
+	int		 stop;
+	int		 kicked;	/* a revocation: read the log */
+	int		 forced;	/* some force[] set */
+	unsigned char	*force;		/* shards revoc_crl_regen asked for */
+	struct signed_obj *fresh;	/* signed, not yet taken by the loop
+					   (der NULL: none); owned */
+	int		 root_changed;	/* root.crl rewritten */
+	int		 responder_changed; /* responder files checked */
+
+	struct worker	 w;
+	pthread_t	 thread;
+	int		 started;
 };
-
-/* Signs and stores the OCSP response of an issued certificate, as the
- * store has it at now, into *ret when not NULL. */
-static int
-ocsp_sign_cert(struct server *srv, const char *serial, int64_t now,
-    struct signed_obj *ret)
-{
-	struct cert		 c;
-	struct ocsp_answer	 a;
-	struct signed_obj	 o;
-	int			 rc;
-
-	memset(&c, 0, sizeof(c));
-	memset(&o, 0, sizeof(o));
-	rc = store_cert_get(srv->store, serial, &c);
-	if (rc != 0)
-		goto out;
-	memset(&a, 0, sizeof(a));
-	a.serial = c.serial;
-	a.status = c.revoked_at != 0 ? OCSP_REVOKED : OCSP_GOOD;
-	a.revoked_at = c.revoked_at;
-	a.reason = c.reason;
-	a.this_update = now;
-	a.next_update = now + srv->cfg.ocsp_lifetime;
-	rc = signer_ocsp_sign(srv->signer, &a, &o.der, &o.der_len);
-	if (rc != 0)
-		goto out;
-	snprintf(o.serial, sizeof(o.serial), "%s", c.serial);
-	o.this_update = a.this_update;
-	o.next_update = a.next_update;
-	rc = store_ocsp_put(srv->store, &o);
-	if (rc == 0 && ret != NULL) {
-		*ret = o;
-		memset(&o, 0, sizeof(o));
-	}
-out:
-	signed_obj_clear(&o);
-	cert_clear(&c);
-	return rc;
-}
 
 /* Milliseconds of the monotonic clock. */
 static int64_t
@@ -115,11 +125,155 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Signs and stores the CRL of shard at now. */
+/*
+ * Signs the OCSP response of an issued certificate as st has it, at now,
+ * with sg, into *ret (new: signed_obj_clear()).  ANVIL_ENOENT when the
+ * serial is unknown.  Stores nothing.
+ */
+static int
+ocsp_make(struct store *st, struct signer *sg, int64_t lifetime,
+    const char *serial, int64_t now, struct signed_obj *ret)
+{
+	struct cert		 c;
+	struct ocsp_answer	 a;
+	struct signed_obj	 o;
+	int			 rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(&o, 0, sizeof(o));
+	rc = store_cert_get(st, serial, &c);
+	if (rc != 0)
+		goto out;
+	memset(&a, 0, sizeof(a));
+	a.serial = c.serial;
+	a.status = c.revoked_at != 0 ? OCSP_REVOKED : OCSP_GOOD;
+	a.revoked_at = c.revoked_at;
+	a.reason = c.reason;
+	a.this_update = now;
+	a.next_update = now + lifetime;
+	rc = signer_ocsp_sign(sg, &a, &o.der, &o.der_len);
+	if (rc != 0)
+		goto out;
+	o.shard = -1;
+	snprintf(o.serial, sizeof(o.serial), "%s", c.serial);
+	o.this_update = a.this_update;
+	o.next_update = a.next_update;
+	*ret = o;
+	memset(&o, 0, sizeof(o));
+out:
+	signed_obj_clear(&o);
+	cert_clear(&c);
+	return rc;
+}
+
+/* Wakes the event loop.  A failed write means the pipe is full, so a
+ * wakeup is pending already. */
+static void
+wake(struct revoc *rv)
+{
+	char	 c = 1;
+	ssize_t	 n;
+
+	n = write(rv->pipe[1], &c, 1);
+	(void)n;
+}
+
+/*
+ * 1 when the worker should leave the OCSP refresh for a new pass:
+ * stopping, a revocation kicked it, or the pass has lasted a tick (the
+ * log may hold a revocation from another process, which does not kick).
+ */
+static int
+interrupted(struct revoc *rv)
+{
+	int	 r;
+
+	if (mono_ms() - rv->w.pass_t0 >= WORKER_TICK_MS)
+		return 1;
+	(void)pthread_mutex_lock(&rv->lock);
+	r = rv->stop || rv->kicked;
+	(void)pthread_mutex_unlock(&rv->lock);
+	return r;
+}
+
+/* 1 when the server is stopping. */
+static int
+stopping(struct revoc *rv)
+{
+	int	 r;
+
+	(void)pthread_mutex_lock(&rv->lock);
+	r = rv->stop;
+	(void)pthread_mutex_unlock(&rv->lock);
+	return r;
+}
+
+/*
+ * Worker: signs the responses of the n (at most OCSP_BATCH) serials v at
+ * now, then writes them in one transaction.  Serials no longer in the
+ * store are skipped.
+ */
+static int
+ocsp_batch(struct revoc *rv, const char *const *v, size_t n, int64_t now)
+{
+	struct worker		*w = &rv->w;
+	struct signed_obj	 o[OCSP_BATCH];
+	size_t			 made = 0, i;
+	int			 rc = 0;
+
+	memset(o, 0, sizeof(o));
+	if (n > OCSP_BATCH)
+		return ANVIL_EINVAL;
+	for (i = 0; i < n; i++) {
+		rc = ocsp_make(w->store, w->signer,
+		    rv->srv->cfg.ocsp_lifetime, v[i], now, &o[made]);
+		if (rc == ANVIL_ENOENT)
+			continue;
+		if (rc != 0)
+			goto out;
+		made++;
+	}
+	rc = 0;
+	if (made == 0)
+		goto out;
+	rc = store_begin(w->store);
+	for (i = 0; rc == 0 && i < made; i++)
+		rc = store_ocsp_put(w->store, &o[i]);
+	if (rc == 0)
+		rc = store_commit(w->store);
+	else
+		(void)store_rollback(w->store);
+out:
+	for (i = 0; i < made; i++)
+		signed_obj_clear(&o[i]);
+	return rc;
+}
+
+/* Worker: signs the responses of the NULL-terminated v, by batches. */
+static int
+ocsp_list(struct revoc *rv, char **v, int64_t now)
+{
+	size_t	 n, i = 0;
+	int	 rc;
+
+	while (v[i] != NULL) {
+		for (n = 0; n < OCSP_BATCH && v[i + n] != NULL; n++)
+			continue;
+		rc = ocsp_batch(rv, (const char *const *)(v + i), n, now);
+		if (rc != 0)
+			return rc;
+		i += n;
+	}
+	return 0;
+}
+
+/* Worker: signs and stores the CRL of shard at now, and hands it to the
+ * loop. */
 static int
 crl_sign_shard(struct revoc *rv, int shard, int64_t now)
 {
 	struct server		*srv = rv->srv;
+	struct worker		*w = &rv->w;
 	struct crl_req		 req;
 	struct signed_obj	 prev, o;
 	struct revoked		*v = NULL;
@@ -130,10 +284,12 @@ crl_sign_shard(struct revoc *rv, int shard, int64_t now)
 
 	memset(&prev, 0, sizeof(prev));
 	memset(&o, 0, sizeof(o));
-	rc = store_crl_get(srv->store, shard, &prev);
+	/* The worker is the only writer of this table: no race on the
+	 * number. */
+	rc = store_crl_get(w->store, shard, &prev);
 	if (rc != 0 && rc != ANVIL_ENOENT)
 		goto out;
-	rc = store_revoked_list(srv->store, shard, now, CRL_MAX_ENTRIES, &v,
+	rc = store_revoked_list(w->store, shard, now, CRL_MAX_ENTRIES, &v,
 	    &n);
 	if (rc == 0)
 		rc = crl_url(url, sizeof(url), srv->pub_base, shard);
@@ -148,21 +304,32 @@ crl_sign_shard(struct revoc *rv, int shard, int64_t now)
 	req.entries = v;
 	req.n_entries = n;
 	t0 = mono_ms();
-	rc = signer_crl_sign(srv->signer, &req, &o.der, &o.der_len);
+	rc = signer_crl_sign(w->signer, &req, &o.der, &o.der_len);
 	if (rc != 0)
 		goto out;
-	/* A large shard blocks the loop while it is signed: say so. */
 	if (mono_ms() - t0 >= SLOW_CRL_MS)
 		fprintf(stderr, "anvil-ca: CRL shard %d: %zu entries, %zu "
-		    "bytes, built and signed in %lld ms\n", shard, n,
-		    o.der_len, (long long)(mono_ms() - t0));
+		    "bytes, built and signed in %lld ms (off the loop)\n",
+		    shard, n, o.der_len, (long long)(mono_ms() - t0));
 	o.shard = shard;
 	o.number = req.number;
 	o.this_update = req.this_update;
 	o.next_update = req.next_update;
-	rc = store_crl_put(srv->store, &o);
-	if (rc == 0)
-		rv->crl_this[shard] = now;
+	t0 = mono_ms();
+	rc = store_crl_put(w->store, &o);
+	if (rc != 0)
+		goto out;
+	if (mono_ms() - t0 >= SLOW_CRL_MS)
+		fprintf(stderr, "anvil-ca: CRL shard %d: stored in %lld ms\n",
+		    shard, (long long)(mono_ms() - t0));
+	w->crl_this[shard] = now;
+	/* To the loop: the newest replaces one it has not taken yet. */
+	(void)pthread_mutex_lock(&rv->lock);
+	signed_obj_clear(&rv->fresh[shard]);
+	rv->fresh[shard] = o;
+	(void)pthread_mutex_unlock(&rv->lock);
+	memset(&o, 0, sizeof(o));
+	wake(rv);
 out:
 	if (rc != 0)
 		fprintf(stderr, "anvil-ca: CRL shard %d: %s\n", shard,
@@ -173,121 +340,234 @@ out:
 	return rc;
 }
 
-/* Step 1: the revocation log. */
+/*
+ * Worker, step 2: the revocation log past w->log_done, at most
+ * LOG_PER_PASS entries (*ret_more set when more are waiting).
+ */
 static int
-log_process(struct revoc *rv, int64_t now)
+log_pass(struct revoc *rv, int64_t now, int *ret_more)
 {
-	struct revocation_event	 ev[LOG_PER_TICK];
-	struct server		*srv = rv->srv;
-	unsigned char		*dirty = NULL;
-	size_t			 n = 0, i;
+	struct worker		*w = &rv->w;
+	struct revocation_event	*ev = NULL;
+	const char		*v[OCSP_BATCH];
+	int64_t			 after = w->log_done;
+	size_t			 n = 0, i, k = 0, total = 0;
 	int			 s, rc;
 
-	rc = store_revocations_since(srv->store, rv->log_done, LOG_PER_TICK,
-	    ev, &n);
-	if (rc != 0 || n == 0)
-		return rc;
-	dirty = calloc((size_t)rv->n_shards, 1);
-	if (dirty == NULL)
+	*ret_more = 0;
+	ev = calloc(LOG_BATCH, sizeof(*ev));
+	if (ev == NULL)
 		return ANVIL_ENOMEM;
-	for (i = 0; i < n; i++) {
-		if (srv->cfg.ocsp) {
-			rc = ocsp_sign_cert(srv, ev[i].serial, now, NULL);
-			if (rc != 0 && rc != ANVIL_ENOENT)
+	memset(w->dirty, 0, (size_t)rv->n_shards);
+	for (;;) {
+		rc = store_revocations_since(w->store, after, LOG_BATCH, ev,
+		    &n);
+		if (rc != 0 || n == 0)
+			break;
+		for (i = 0; i < n && rv->srv->cfg.ocsp; i += k) {
+			for (k = 0; k < OCSP_BATCH && i + k < n; k++)
+				v[k] = ev[i + k].serial;
+			rc = ocsp_batch(rv, v, k, now);
+			if (rc != 0)
 				goto out;
 		}
-		if (ev[i].shard >= 0 && ev[i].shard < rv->n_shards)
-			dirty[ev[i].shard] = 1;
+		for (i = 0; i < n; i++)
+			if (ev[i].shard >= 0 && ev[i].shard < rv->n_shards)
+				w->dirty[ev[i].shard] = 1;
+		after = ev[n - 1].seq;
+		total += n;
+		if (n < LOG_BATCH)
+			break;
+		if (total >= LOG_PER_PASS) {
+			*ret_more = 1;
+			break;
+		}
+		if (stopping(rv))
+			goto out;	/* redone at the next start */
 	}
+	if (rc != 0 || after == w->log_done)
+		goto out;
 	for (s = 0; s < rv->n_shards; s++) {
-		if (!dirty[s])
+		if (!w->dirty[s])
 			continue;
 		rc = crl_sign_shard(rv, s, now);
 		if (rc != 0)
 			goto out;
 	}
-	rc = store_meta_set(srv->store, META_REVOCATIONS_DONE, ev[n - 1].seq);
+	rc = store_meta_set(w->store, META_REVOCATIONS_DONE, after);
 	if (rc == 0)
-		rv->log_done = ev[n - 1].seq;
+		w->log_done = after;
 out:
-	free(dirty);
+	free(ev);
 	return rc;
 }
 
-/* Step 2: stale CRL shards. */
+/* Worker, step 3: shards past half their life, never signed, or
+ * forced. */
 static int
 crl_refresh(struct revoc *rv, int64_t now)
 {
-	int64_t	 half = rv->srv->cfg.crl_lifetime / 2;
-	int	 s, done = 0, rc;
+	struct worker	*w = &rv->w;
+	int64_t		 half = rv->srv->cfg.crl_lifetime / 2;
+	int		 s, rc;
 
-	for (s = 0; s < rv->n_shards && done < CRL_PER_TICK; s++) {
-		if (rv->crl_this[s] != 0 && now < rv->crl_this[s] + half)
+	for (s = 0; s < rv->n_shards; s++) {
+		if (!w->force[s] && w->crl_this[s] != 0 &&
+		    now < w->crl_this[s] + half)
 			continue;
+		if (stopping(rv))
+			return 0;
 		rc = crl_sign_shard(rv, s, now);
 		if (rc != 0)
 			return rc;
-		done++;
+		w->force[s] = 0;
 	}
 	return 0;
 }
 
-/*
- * Signs the OCSP responses of the serials v until TICK_BUDGET_MS have
- * passed since t0.  Sets *ret_all when every one was signed.
- */
+/* Worker, step 4: stale, then missing OCSP responses, giving way to a
+ * kick between batches (*ret_more set then). */
 static int
-ocsp_sign_list(struct server *srv, char **v, int64_t now, int64_t t0,
-    int *ret_all)
-{
-	size_t	 i;
-	int	 rc;
-
-	*ret_all = 0;
-	for (i = 0; v[i] != NULL; i++) {
-		if (mono_ms() - t0 > TICK_BUDGET_MS)
-			return 0;
-		rc = ocsp_sign_cert(srv, v[i], now, NULL);
-		if (rc != 0)
-			return rc;
-	}
-	*ret_all = 1;
-	return 0;
-}
-
-/* Step 3: stale and missing OCSP responses, within the tick's budget. */
-static int
-ocsp_refresh(struct revoc *rv, int64_t now)
+ocsp_refresh(struct revoc *rv, int64_t now, int *ret_more)
 {
 	struct server	*srv = rv->srv;
+	struct worker	*w = &rv->w;
 	char		**v = NULL;
-	int64_t		 last = 0, t0 = mono_ms();
-	int		 all = 0, rc;
+	int64_t		 last = 0;
+	size_t		 n;
+	int		 rc;
 
-	rc = store_ocsp_due(srv->store, now - srv->cfg.ocsp_lifetime / 2,
-	    now, OCSP_PER_TICK, &v);
-	if (rc == 0)
-		rc = ocsp_sign_list(srv, v, now, t0, &all);
-	anvil_strv_free(v);
-	v = NULL;
-	rv->more = !all;
-	if (rc != 0 || !all || rv->missing_after < 0)
-		return rc;
-	rc = store_ocsp_missing(srv->store, rv->missing_after,
-	    OCSP_MISSING_WINDOW, now, &v, &last);
-	if (rc == 0)
-		rc = ocsp_sign_list(srv, v, now, t0, &all);
-	anvil_strv_free(v);
-	rv->more = !all;
-	if (rc != 0 || !all)
-		return rc;	/* the same window again next tick */
-	/* The end of the table: certificates issued from now on get their
-	 * response at issuance (revoc_cert_issued). */
-	rv->missing_after = last == rv->missing_after ? -1 : last;
+	*ret_more = 0;
+	for (;;) {
+		rc = store_ocsp_due(w->store, now - srv->cfg.ocsp_lifetime / 2,
+		    now, OCSP_BATCH, &v);
+		if (rc != 0)
+			return rc;
+		for (n = 0; v[n] != NULL; n++)
+			continue;
+		rc = ocsp_batch(rv, (const char *const *)v, n, now);
+		anvil_strv_free(v);
+		v = NULL;
+		if (rc != 0)
+			return rc;
+		/* Each signed one left the set: this ends. */
+		if (n < OCSP_BATCH)
+			break;
+		if (interrupted(rv)) {
+			*ret_more = 1;
+			return 0;
+		}
+	}
+	while (w->missing_after >= 0) {
+		rc = store_ocsp_missing(w->store, w->missing_after,
+		    OCSP_MISSING_WINDOW, now, &v, &last);
+		if (rc == 0)
+			rc = ocsp_list(rv, v, now);
+		anvil_strv_free(v);
+		v = NULL;
+		if (rc != 0)
+			return rc;
+		/* The end of the table: certificates issued from now on get
+		 * their response at issuance (revoc_cert_issued). */
+		w->missing_after = last == w->missing_after ? -1 : last;
+		if (w->missing_after >= 0 && interrupted(rv)) {
+			*ret_more = 1;
+			return 0;
+		}
+	}
 	return 0;
 }
 
-/* Reads the root CRL file into rv->root_crl. */
+/* Worker, step 1: the root's CRL and the responder's certificate; tells
+ * the loop to reload them. */
+static void
+slow_checks(struct revoc *rv, int64_t now)
+{
+	struct server	*srv = rv->srv;
+	int		 made = 0, rc;
+
+	if (now < rv->w.slow_at)
+		return;
+	rv->w.slow_at = now + SLOW_CHECK_SECS;
+	rc = crl_root_refresh(srv->cfg.state_dir, now, &made);
+	if (rc != 0)
+		fprintf(stderr, "anvil-ca: root CRL: %s\n",
+		    anvil_strerror(rc));
+	if (srv->cfg.ocsp) {
+		rc = signer_ocsp_open(rv->w.signer, srv->cfg.state_dir, now);
+		if (rc != 0)
+			fprintf(stderr, "anvil-ca: OCSP responder "
+			    "certificate: %s\n", anvil_strerror(rc));
+	}
+	(void)pthread_mutex_lock(&rv->lock);
+	rv->root_changed |= made;
+	rv->responder_changed |= srv->cfg.ocsp && rc == 0;
+	(void)pthread_mutex_unlock(&rv->lock);
+	if (made || (srv->cfg.ocsp && rc == 0))
+		wake(rv);
+}
+
+/* Worker: one pass; *ret_more when work is left for at once. */
+static int
+worker_pass(struct revoc *rv, int *ret_more)
+{
+	int64_t	 now = now_s();
+	int	 more_log = 0, more_ocsp = 0, rc;
+
+	rv->w.pass_t0 = mono_ms();
+	slow_checks(rv, now);
+	rc = log_pass(rv, now, &more_log);
+	if (rc == 0)
+		rc = crl_refresh(rv, now);
+	if (rc == 0 && rv->srv->cfg.ocsp)
+		rc = ocsp_refresh(rv, now, &more_ocsp);
+	*ret_more = more_log || more_ocsp;
+	return rc;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct revoc	*rv = arg;
+	struct timespec	 dl;
+	int		 more = 0, stop, s, rc;
+
+	for (;;) {
+		(void)pthread_mutex_lock(&rv->lock);
+		(void)clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += WORKER_TICK_MS / 1000;
+		dl.tv_nsec += (WORKER_TICK_MS % 1000) * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+		while (!more && !rv->stop && !rv->kicked && !rv->forced) {
+			if (pthread_cond_timedwait(&rv->cond, &rv->lock,
+			    &dl) == ETIMEDOUT)
+				break;
+		}
+		stop = rv->stop;
+		rv->kicked = 0;
+		if (rv->forced) {
+			for (s = 0; s < rv->n_shards; s++)
+				rv->w.force[s] |= rv->force[s];
+			memset(rv->force, 0, (size_t)rv->n_shards);
+			rv->forced = 0;
+		}
+		(void)pthread_mutex_unlock(&rv->lock);
+		if (stop)
+			break;
+		rc = worker_pass(rv, &more);
+		if (rc != 0) {
+			fprintf(stderr, "anvil-ca: revocation worker: %s "
+			    "(will retry)\n", anvil_strerror(rc));
+			more = 0;	/* in a second */
+		}
+	}
+	return NULL;
+}
+
+/* Reads the root CRL file into rv->root_crl (loop). */
 static int
 root_crl_load(struct revoc *rv)
 {
@@ -316,85 +596,190 @@ root_crl_load(struct revoc *rv)
 	return 0;
 }
 
-/* Step 4: the root's CRL and the responder's certificate. */
+/*
+ * The pipe's read callback, on the loop: empties the pipe first (so that
+ * a CRL handed over after this cannot be missed), then swaps in the CRLs
+ * the worker signed and reloads what it renewed.
+ */
 static void
-slow_checks(struct revoc *rv, int64_t now)
-{
-	int	 made = 0, rc;
-
-	if (now < rv->slow_at)
-		return;
-	rv->slow_at = now + SLOW_CHECK_SECS;
-	rc = crl_root_refresh(rv->srv->cfg.state_dir, now, &made);
-	if (rc == 0 && (made || rv->root_crl.der == NULL))
-		rc = root_crl_load(rv);
-	if (rc != 0)
-		fprintf(stderr, "anvil-ca: root CRL: %s\n",
-		    anvil_strerror(rc));
-	if (!rv->srv->cfg.ocsp)
-		return;
-	rc = signer_ocsp_open(rv->srv->signer, rv->srv->cfg.state_dir, now);
-	if (rc != 0)
-		fprintf(stderr, "anvil-ca: OCSP responder certificate: %s\n",
-		    anvil_strerror(rc));
-}
-
-static void
-on_tick(evutil_socket_t fd, short what, void *arg)
+on_wakeup(evutil_socket_t fd, short what, void *arg)
 {
 	struct revoc	*rv = arg;
-	struct server	*srv = rv->srv;
-	struct timeval	 tv = { REVOC_TICK_MS / 1000,
-	    (REVOC_TICK_MS % 1000) * 1000 };
-	int64_t		 now = now_s();
-	int		 rc;
+	char		 buf[256];
+	int		 root, responder, s, rc;
 
-	(void)fd;
 	(void)what;
-	rv->more = 0;
-	slow_checks(rv, now);
-	rc = store_begin(srv->store);
-	if (rc == 0)
-		rc = log_process(rv, now);
-	if (rc == 0)
-		rc = crl_refresh(rv, now);
-	if (rc == 0 && srv->cfg.ocsp)
-		rc = ocsp_refresh(rv, now);
-	if (rc == 0)
-		rc = store_commit(srv->store);
-	if (rc != 0) {
-		(void)store_rollback(srv->store);
-		fprintf(stderr, "anvil-ca: revocation worker: %s (will "
-		    "retry)\n", anvil_strerror(rc));
-		/* What was signed in memory is redone next tick. */
-		memset(rv->crl_this, 0, (size_t)rv->n_shards *
-		    sizeof(*rv->crl_this));
+	while (read(fd, buf, sizeof(buf)) > 0)
+		continue;
+	(void)pthread_mutex_lock(&rv->lock);
+	for (s = 0; s < rv->n_shards; s++) {
+		if (rv->fresh[s].der == NULL)
+			continue;
+		signed_obj_clear(&rv->crl[s]);
+		rv->crl[s] = rv->fresh[s];
+		memset(&rv->fresh[s], 0, sizeof(rv->fresh[s]));
 	}
-	/* Work left: come back soon, after what else is ready. */
-	if (rv->more) {
-		tv.tv_sec = 0;
-		tv.tv_usec = 10 * 1000;
+	root = rv->root_changed;
+	responder = rv->responder_changed;
+	rv->root_changed = rv->responder_changed = 0;
+	(void)pthread_mutex_unlock(&rv->lock);
+	if (root) {
+		rc = root_crl_load(rv);
+		if (rc != 0)
+			fprintf(stderr, "anvil-ca: root CRL: %s\n",
+			    anvil_strerror(rc));
 	}
-	(void)event_add(rv->tick, &tv);
+	if (responder) {
+		rc = signer_ocsp_load(rv->srv->signer, rv->srv->cfg.state_dir,
+		    now_s());
+		if (rc != 0)
+			fprintf(stderr, "anvil-ca: OCSP responder "
+			    "certificate: %s (the previous one stays)\n",
+			    anvil_strerror(rc));
+	}
 }
 
-/* Loads the thisUpdate of each shard's stored CRL. */
+/* Loads each shard's stored CRL to serve, and its thisUpdate for the
+ * worker (loop, before the worker starts). */
 static int
 crl_state_load(struct revoc *rv)
 {
-	struct signed_obj	 o;
-	int			 s, rc;
+	int	 s, rc;
 
 	for (s = 0; s < rv->n_shards; s++) {
-		rc = store_crl_get(rv->srv->store, s, &o);
+		rc = store_crl_get(rv->srv->store, s, &rv->crl[s]);
 		if (rc == ANVIL_ENOENT)
 			continue;
 		if (rc != 0)
 			return rc;
-		rv->crl_this[s] = o.this_update;
-		signed_obj_clear(&o);
+		rv->w.crl_this[s] = rv->crl[s].this_update;
 	}
 	return 0;
+}
+
+/* Makes fd non-blocking and close-on-exec.  Returns 0 or ANVIL_EIO. */
+static int
+fd_setup(int fd)
+{
+	int	 fl;
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return ANVIL_EIO;
+	fl = fcntl(fd, F_GETFD);
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+		return ANVIL_EIO;
+	return 0;
+}
+
+/* Initialises the lock and a condition on the monotonic clock. */
+static int
+locks_init(struct revoc *rv)
+{
+	pthread_condattr_t	 ca;
+	int			 rc = ANVIL_ENOMEM;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return ANVIL_ENOMEM;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0)
+		goto out;
+	if (pthread_mutex_init(&rv->lock, NULL) != 0)
+		goto out;
+	if (pthread_cond_init(&rv->cond, &ca) != 0) {
+		(void)pthread_mutex_destroy(&rv->lock);
+		goto out;
+	}
+	rv->locks_ready = 1;
+	rc = 0;
+out:
+	(void)pthread_condattr_destroy(&ca);
+	return rc;
+}
+
+/* Stops the worker (waiting for the signature it is making) and frees
+ * rv, whatever revoc_start got to.  Accepts NULL. */
+static void
+revoc_free(struct revoc *rv)
+{
+	int	 s;
+
+	if (rv == NULL)
+		return;
+	if (rv->started) {
+		(void)pthread_mutex_lock(&rv->lock);
+		rv->stop = 1;
+		(void)pthread_cond_broadcast(&rv->cond);
+		(void)pthread_mutex_unlock(&rv->lock);
+		(void)pthread_join(rv->thread, NULL);
+	}
+	/* The worker is gone: its store and signer may close here. */
+	store_close(rv->w.store);
+	signer_free(rv->w.signer);
+	if (rv->wakeup != NULL)
+		event_free(rv->wakeup);
+	if (rv->pipe[0] >= 0)
+		(void)close(rv->pipe[0]);
+	if (rv->pipe[1] >= 0)
+		(void)close(rv->pipe[1]);
+	if (rv->locks_ready) {
+		(void)pthread_cond_destroy(&rv->cond);
+		(void)pthread_mutex_destroy(&rv->lock);
+	}
+	for (s = 0; s < rv->n_shards; s++) {
+		if (rv->crl != NULL)
+			signed_obj_clear(&rv->crl[s]);
+		if (rv->fresh != NULL)
+			signed_obj_clear(&rv->fresh[s]);
+	}
+	signed_obj_clear(&rv->root_crl);
+	free(rv->crl);
+	free(rv->fresh);
+	free(rv->force);
+	free(rv->w.crl_this);
+	free(rv->w.dirty);
+	free(rv->w.force);
+	free(rv);
+}
+
+/* Opens the worker's own store connection and signer. */
+static int
+worker_open(struct revoc *rv)
+{
+	struct server	*srv = rv->srv;
+	char		 path[4096];
+	int		 n, rc;
+
+	n = snprintf(path, sizeof(path), "%s/%s", srv->cfg.state_dir,
+	    STATE_DB);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ANVIL_E2BIG;
+	rc = store_open(path, &rv->w.store);
+	if (rc == 0)
+		rc = signer_open(srv->cfg.state_dir, &rv->w.signer);
+	/* The loop's signer has just loaded or issued the responder. */
+	if (rc == 0 && srv->cfg.ocsp)
+		rc = signer_ocsp_load(rv->w.signer, srv->cfg.state_dir,
+		    now_s());
+	return rc;
+}
+
+/* Starts the worker thread with every signal blocked, so that signals
+ * reach the daemon's main thread only. */
+static int
+worker_start(struct revoc *rv)
+{
+	sigset_t	 all, old;
+	int		 rc = 0;
+
+	(void)sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+		return ANVIL_ENOMEM;
+	if (pthread_create(&rv->thread, NULL, worker_main, rv) != 0)
+		rc = ANVIL_ENOMEM;
+	else
+		rv->started = 1;
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 int
@@ -402,6 +787,7 @@ revoc_start(struct server *srv)
 {
 	struct revoc		*rv = NULL;
 	struct signer_public	 p;
+	size_t			 n;
 	int			 shards = 0, rc;
 
 	rc = store_crl_shards(srv->store, srv->cfg.crl_shards, &shards);
@@ -417,18 +803,30 @@ revoc_start(struct server *srv)
 	if (rv == NULL)
 		return ANVIL_ENOMEM;
 	rv->srv = srv;
+	rv->pipe[0] = rv->pipe[1] = -1;
 	rv->n_shards = shards;
-	rv->crl_this = calloc((size_t)shards, sizeof(*rv->crl_this));
-	if (rv->crl_this == NULL) {
+	n = (size_t)shards;
+	rv->crl = calloc(n, sizeof(*rv->crl));
+	rv->fresh = calloc(n, sizeof(*rv->fresh));
+	rv->force = calloc(n, 1);
+	rv->w.crl_this = calloc(n, sizeof(*rv->w.crl_this));
+	rv->w.dirty = calloc(n, 1);
+	rv->w.force = calloc(n, 1);
+	if (rv->crl == NULL || rv->fresh == NULL || rv->force == NULL ||
+	    rv->w.crl_this == NULL || rv->w.dirty == NULL ||
+	    rv->w.force == NULL) {
 		rc = ANVIL_ENOMEM;
 		goto out;
 	}
-	rc = crl_state_load(rv);
+	rc = locks_init(rv);
+	if (rc == 0)
+		rc = crl_state_load(rv);
 	if (rc != 0)
 		goto out;
-	rc = store_meta_get(srv->store, META_REVOCATIONS_DONE, &rv->log_done);
+	rc = store_meta_get(srv->store, META_REVOCATIONS_DONE,
+	    &rv->w.log_done);
 	if (rc == ANVIL_ENOENT) {
-		rv->log_done = 0;
+		rv->w.log_done = 0;
 		rc = 0;
 	}
 	if (rc != 0)
@@ -450,57 +848,73 @@ revoc_start(struct server *srv)
 	rc = signer_set_public(srv->signer, &p);
 	if (rc != 0)
 		goto out;
-	rv->tick = evtimer_new(srv->base, on_tick, rv);
-	if (rv->tick == NULL) {
-		rc = ANVIL_ENOMEM;
+	/* Served at once if present; the worker renews it when due. */
+	if (root_crl_load(rv) != 0)
+		signed_obj_clear(&rv->root_crl);
+	rc = worker_open(rv);
+	if (rc != 0) {
+		fprintf(stderr, "anvil-ca: revocation worker: cannot open "
+		    "its database connection or signer: %s\n",
+		    anvil_strerror(rc));
 		goto out;
 	}
+	rc = ANVIL_EIO;
+	if (pipe(rv->pipe) != 0)
+		goto out;
+	if (fd_setup(rv->pipe[0]) != 0 || fd_setup(rv->pipe[1]) != 0)
+		goto out;
+	rv->wakeup = event_new(srv->base, rv->pipe[0], EV_READ | EV_PERSIST,
+	    on_wakeup, rv);
+	if (rv->wakeup == NULL || event_add(rv->wakeup, NULL) != 0)
+		goto out;
+	/* The first pass runs at once: whatever is missing or stale. */
+	rc = worker_start(rv);
+	if (rc != 0)
+		goto out;
 	srv->revoc = rv;
 	rv = NULL;
-	/* The first tick runs at once. */
-	event_active(srv->revoc->tick, EV_TIMEOUT, 0);
 out:
-	if (rv != NULL) {
-		free(rv->crl_this);
-		free(rv);
-	}
+	revoc_free(rv);
 	return rc;
 }
 
 void
 revoc_stop(struct server *srv)
 {
-	struct revoc	*rv = srv->revoc;
-
-	if (rv == NULL)
-		return;
-	if (rv->tick != NULL)
-		event_free(rv->tick);
-	signed_obj_clear(&rv->root_crl);
-	free(rv->crl_this);
-	free(rv);
+	revoc_free(srv->revoc);
 	srv->revoc = NULL;
 }
 
 void
 revoc_cert_issued(struct server *srv, const char *serial)
 {
-	int	 rc;
+	struct signed_obj	 o;
+	int			 rc;
 
+	memset(&o, 0, sizeof(o));
 	if (srv->revoc == NULL || !srv->cfg.ocsp)
 		return;
-	rc = ocsp_sign_cert(srv, serial, now_s(), NULL);
+	rc = ocsp_make(srv->store, srv->signer, srv->cfg.ocsp_lifetime,
+	    serial, now_s(), &o);
+	if (rc == 0)
+		rc = store_ocsp_put(srv->store, &o);
 	if (rc != 0)
 		fprintf(stderr, "anvil-ca: OCSP response for %s: %s (the "
 		    "refresh will retry)\n", serial, anvil_strerror(rc));
+	signed_obj_clear(&o);
 }
 
 void
 revoc_kick(struct server *srv)
 {
-	if (srv->revoc == NULL)
+	struct revoc	*rv = srv->revoc;
+
+	if (rv == NULL)
 		return;
-	event_active(srv->revoc->tick, EV_TIMEOUT, 0);
+	(void)pthread_mutex_lock(&rv->lock);
+	rv->kicked = 1;
+	(void)pthread_cond_signal(&rv->cond);
+	(void)pthread_mutex_unlock(&rv->lock);
 }
 
 /* Takes one signature from the token bucket: 0, or ANVIL_E2BIG. */
@@ -553,15 +967,26 @@ int
 revoc_ocsp_now(struct server *srv, const char *serial,
     struct signed_obj *ret)
 {
-	int	 rc;
+	struct signed_obj	 o;
+	int			 rc;
 
 	memset(ret, 0, sizeof(*ret));
+	memset(&o, 0, sizeof(o));
 	if (srv->revoc == NULL)
 		return ANVIL_ENOENT;
 	rc = bucket_take(srv->revoc);
 	if (rc != 0)
 		return rc;
-	return ocsp_sign_cert(srv, serial, now_s(), ret);
+	rc = ocsp_make(srv->store, srv->signer, srv->cfg.ocsp_lifetime,
+	    serial, now_s(), &o);
+	if (rc == 0)
+		rc = store_ocsp_put(srv->store, &o);
+	if (rc != 0) {
+		signed_obj_clear(&o);
+		return rc;
+	}
+	*ret = o;
+	return 0;
 }
 
 const struct signed_obj *
@@ -572,12 +997,30 @@ revoc_root_crl(const struct server *srv)
 	return &srv->revoc->root_crl;
 }
 
+const struct signed_obj *
+revoc_crl(const struct server *srv, int shard)
+{
+	const struct revoc	*rv = srv->revoc;
+
+	if (rv == NULL || shard < 0 || shard >= rv->n_shards ||
+	    rv->crl[shard].der == NULL)
+		return NULL;
+	return &rv->crl[shard];
+}
+
 int
 revoc_crl_regen(struct server *srv, int shard)
 {
-	if (srv->revoc == NULL || shard < 0 || shard >= srv->revoc->n_shards)
+	struct revoc	*rv = srv->revoc;
+
+	if (rv == NULL || shard < 0 || shard >= rv->n_shards)
 		return ANVIL_EINVAL;
-	return crl_sign_shard(srv->revoc, shard, now_s());
+	(void)pthread_mutex_lock(&rv->lock);
+	rv->force[shard] = 1;
+	rv->forced = 1;
+	(void)pthread_cond_signal(&rv->cond);
+	(void)pthread_mutex_unlock(&rv->lock);
+	return 0;
 }
 
 int

@@ -3,8 +3,10 @@
  * shard and every certificate's OCSP response signed ahead of time, and
  * up to date within seconds of a revocation, whichever process wrote it.
  *
- * It runs on the server's event loop, with timers; each tick does a
- * bounded amount of work.  See docs/internals/revocation.md.
+ * The signing runs on a thread with its own store connection and its own
+ * signer; the event loop only wakes it and swaps in the CRLs it signed,
+ * which pub.c serves from memory.  These functions are called on the
+ * loop's thread.  See docs/internals/revocation.md.
  */
 #ifndef ANVIL_SERVER_REVOC_H
 #define ANVIL_SERVER_REVOC_H
@@ -21,12 +23,17 @@ struct revoc;
 
 /*
  * Starts the worker for srv (its store, signer, config and pub_base must
- * be set): fixes the number of CRL shards in the database, loads the OCSP
- * responder, configures the signer's CDP and AIA, and arms the timers.
- * The first tick (at once) signs whatever is missing or stale.  Returns 0
- * and srv->revoc, or a negative code (the cause logged).
+ * be set, and stay unchanged while it runs: the thread reads cfg and
+ * pub_base): fixes the number of CRL shards in the database, loads the
+ * OCSP responder, configures the signer's CDP and AIA, loads the stored
+ * CRLs to serve, opens the worker's own store connection and signer from
+ * cfg.state_dir, and starts the thread, whose first pass (at once) signs
+ * whatever is missing or stale.  Returns 0 and srv->revoc, or a negative
+ * code (the cause logged).
  */
 int revoc_start(struct server *srv);
+/* Stops the thread (after the signature it is making, if any) and frees
+ * the worker.  Accepts a server without one. */
 void revoc_stop(struct server *srv);
 
 /* Signs the first (good) OCSP response of a certificate just stored, so
@@ -34,8 +41,9 @@ void revoc_stop(struct server *srv);
  * left to the refresh timer. */
 void revoc_cert_issued(struct server *srv, const char *serial);
 
-/* Asks for the revocation log to be processed on the next loop turn
- * (after a revocation this process committed). */
+/* Wakes the worker to read the revocation log now (after a revocation
+ * this process committed): the OCSP response, then the CRL, change
+ * within milliseconds (plus the time to sign the shard). */
 void revoc_kick(struct server *srv);
 
 /*
@@ -59,11 +67,17 @@ int revoc_ocsp_now(struct server *srv, const char *serial,
  */
 int revoc_key_blocked(struct server *srv, EVP_PKEY *key);
 
-/* The root's CRL of the intermediate (borrowed, NULL if none yet). */
+/* The root's CRL of the intermediate (borrowed until control returns to
+ * the loop, NULL if none yet). */
 const struct signed_obj *revoc_root_crl(const struct server *srv);
 
-/* Figures for the benchmark: signs the CRL of shard now, as a revocation
- * would (bench/ and tests). */
+/* The CRL of shard to serve (borrowed until control returns to the loop:
+ * a newer one may replace it then), or NULL when the shard is not signed
+ * yet or does not exist. */
+const struct signed_obj *revoc_crl(const struct server *srv, int shard);
+
+/* Asks the worker to sign the CRL of shard again now, as a revocation
+ * would; returns at once (0, or ANVIL_EINVAL for no such shard). */
 int revoc_crl_regen(struct server *srv, int shard);
 
 #endif

@@ -985,13 +985,13 @@ signer_ocsp_issuer(const struct signer *s, struct ocsp_issuer *ret)
 /*
  * Loads the responder from state_dir into *ret_key and *ret_cert when it
  * is usable at now: key and certificate match, the intermediate signed
- * the certificate, and it lasts beyond now + OCSP_RESPONDER_RENEW.
- * Returns 0, ANVIL_ENOENT when a file is missing, or ANVIL_ECERT when it
- * is not usable.
+ * the certificate, and it lasts beyond now + margin.  Returns 0,
+ * ANVIL_ENOENT when a file is missing, or ANVIL_ECERT when it is not
+ * usable.
  */
 static int
 responder_load(struct signer *s, const char *dir, int64_t now,
-    EVP_PKEY **ret_key, X509 **ret_cert)
+    int64_t margin, EVP_PKEY **ret_key, X509 **ret_cert)
 {
 	EVP_PKEY	*key = NULL;
 	X509		*x = NULL;
@@ -1007,7 +1007,7 @@ responder_load(struct signer *s, const char *dir, int64_t now,
 	if (rc != 0)
 		goto out;
 	rc = ANVIL_ECERT;
-	t = (time_t)(now + OCSP_RESPONDER_RENEW);
+	t = (time_t)(now + margin);
 	if (X509_check_private_key(x, key) != 1 ||
 	    X509_verify(x, X509_get0_pubkey(s->inter)) != 1 ||
 	    X509_cmp_time(X509_get0_notAfter(x), &t) <= 0)
@@ -1072,7 +1072,8 @@ signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now)
 	if (s == NULL || state_dir == NULL)
 		return ANVIL_EINVAL;
 	/* Missing, damaged, foreign or ending soon: replace it. */
-	rc = responder_load(s, state_dir, now, &key, &x);
+	rc = responder_load(s, state_dir, now, OCSP_RESPONDER_RENEW, &key,
+	    &x);
 	if (rc != 0)
 		rc = responder_new(s, state_dir, now, &key, &x);
 	if (rc != 0)
@@ -1084,6 +1085,26 @@ signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now)
 out:
 	ERR_clear_error();
 	return rc;
+}
+
+int
+signer_ocsp_load(struct signer *s, const char *state_dir, int64_t now)
+{
+	EVP_PKEY	*key = NULL;
+	X509		*x = NULL;
+	int		 rc;
+
+	if (s == NULL || state_dir == NULL)
+		return ANVIL_EINVAL;
+	/* Usable now is enough: renewing is signer_ocsp_open's job. */
+	rc = responder_load(s, state_dir, now, 0, &key, &x);
+	if (rc != 0)
+		return rc;
+	EVP_PKEY_free(s->ocsp_key);
+	X509_free(s->ocsp_cert);
+	s->ocsp_key = key;
+	s->ocsp_cert = x;
+	return 0;
 }
 
 int

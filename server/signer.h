@@ -34,7 +34,9 @@ struct ocsp_issuer;
 struct signer;
 
 /* Loads the intermediate key and certificate and the root certificate from
- * state_dir.  Returns 0 and *ret, or a negative ANVIL_E* code. */
+ * state_dir.  Returns 0 and *ret, or a negative ANVIL_E* code.  A signer is
+ * used by one thread at a time: another thread opens its own from the same
+ * state_dir (the revocation worker does, see revoc.c). */
 int signer_open(const char *state_dir, struct signer **ret);
 void signer_free(struct signer *s);
 
@@ -89,6 +91,15 @@ int signer_crl_sign(struct signer *s, const struct crl_req *req,
  * intermediate and writes them first.  Returns 0 or a negative code.
  */
 int signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now);
+
+/*
+ * Loads the responder like signer_ocsp_open, but never issues one: for a
+ * second signer of the same state directory while another one may renew
+ * (the revocation worker renews, the event loop's signer follows).  Keeps
+ * the responder in use unless the files hold one usable at now.  Returns
+ * 0, ANVIL_ENOENT or ANVIL_ECERT.
+ */
+int signer_ocsp_load(struct signer *s, const char *state_dir, int64_t now);
 
 /* Signs one OCSP response with the responder (see ocsp_response_build).
  * ANVIL_ENOENT before signer_ocsp_open succeeded. */

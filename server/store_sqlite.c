@@ -15,6 +15,7 @@
  * they are atomic either way.  The schema and its migrations are in
  * store_schema.h; docs/internals/store.md describes both.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -668,13 +669,21 @@ out:
  * Creates the database file, if absent, readable by its owner only: it
  * holds account data.  SQLite gives its -wal and -shm files the mode of
  * the database file.  An existing file keeps the mode its owner chose.
+ *
+ * An existing file is not opened at all: closing any descriptor of a file
+ * drops every POSIX lock the process holds on it, so a second connection
+ * opened in a process (the revocation worker's) would strip the first of
+ * its locks, and another process could then take the WAL for abandoned,
+ * checkpoint it and delete it under the running server.
  */
 static int
 create_private(const char *path)
 {
 	int	 fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 && errno == EEXIST)
+		return 0;
 	if (fd == -1)
 		return ANVIL_EDB;
 	if (close(fd) == -1)

@@ -71,12 +71,14 @@ _check_sanitizer() {
 
 # anvil_start LISTENPORT PUBLICPORT - init a fresh state directory and
 # serve it: ACME over HTTPS on LISTENPORT, CRLs and OCSP over plain HTTP on
-# PUBLICPORT (given, so that it is a free port too).
+# PUBLICPORT (given, so that it is a free port too).  init is told that
+# public URL, so that the intermediate's CDP names this server's root.crl.
 anvil_start() {
 	local port=$1 pub=$2 st=$TEST_TMP/state i
 	[ -x "$ANVIL_CA" ] || die "no anvil-ca binary at $ANVIL_CA"
 	show_on_failure "$TEST_TMP/anvil-init.err"
 	if ! "$ANVIL_CA" init --state "$st" --tls-name localhost \
+	    --public-base-url "http://localhost:$pub" \
 	    >"$TEST_TMP/anvil-init.out" 2>"$TEST_TMP/anvil-init.err"; then
 		_check_sanitizer "$TEST_TMP/anvil-init.err" "anvil-ca init"
 		die "anvil-ca init failed"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1041,6 +1042,58 @@ test_transactions(void **state)
 }
 
 /* Everything written survives a close and reopen, as a restart. */
+/*
+ * Two connections in one process (the server's loop and its revocation
+ * worker) and a third process (sqlite3, anvil-ca revoke) opening and
+ * closing the database: the WAL stays and every write is kept.  (The
+ * regression crl-large.sh guards against, store_open closing a
+ * descriptor of the live database and so dropping the process's POSIX
+ * locks, needs a write in flight to show; this checks the plain case.)
+ */
+static void
+test_two_connections(void **state)
+{
+	struct fx	*f = *state;
+	struct store	*b = NULL;
+	struct acct	 a1, a2, g;
+	char		 wal[160];
+	struct stat	 st;
+	pid_t		 pid;
+	int		 wst = 0;
+
+	mk_acct(&a1, "acct-1", "thumb-1");
+	assert_int_equal(store_acct_insert(f->s, &a1), 0);
+	assert_int_equal(store_open(f->path, &b), 0);
+	assert_int_equal(store_acct_get(b, "acct-1", &g), 0);
+	acct_clear(&g);
+	store_close(b);
+	/* Another process (sqlite3, anvil-ca revoke) opens and closes: it
+	 * must see the first connection's locks and leave the WAL alone. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *db = NULL;
+
+		if (sqlite3_open(f->path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "SELECT count(*) FROM accounts", NULL,
+		    NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		_exit(sqlite3_close(db) == SQLITE_OK ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	(void)snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &st), 0);
+	/* The first connection still writes, and the write is kept. */
+	mk_acct(&a2, "acct-2", "thumb-2");
+	assert_int_equal(store_acct_insert(f->s, &a2), 0);
+	reopen(f);
+	assert_int_equal(store_acct_get(f->s, "acct-1", &g), 0);
+	acct_clear(&g);
+	assert_int_equal(store_acct_get(f->s, "acct-2", &g), 0);
+	acct_clear(&g);
+}
+
 static void
 test_reopen(void **state)
 {
@@ -1110,6 +1163,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_transactions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_connections, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
