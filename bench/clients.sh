@@ -1,34 +1,57 @@
 #!/usr/bin/env bash
 # clients.sh - what one issuance costs the client: wall time, CPU time
 # (user + sys, the client and the hooks it runs) and peak resident memory,
-# for anvil, uacme, lego and certbot, against the same local anvil-ca
-# (http-01), in one run.  Each client first registers and gets one
-# certificate untimed (account made, caches warm), then gets RUNS more for
-# fresh names, each measured by bench/rusage.py (wait4: microsecond CPU
-# times, peak RSS).  Prints one table of medians and the ratios to anvil.
-# A benchmark for people, not a test.
+# for anvil, uacme, lego and certbot, against the same local ACME server
+# (http-01), in one run: Pebble, anvil-ca, or each in turn.  The server is
+# started by the tests' own set-up (tests/lib/target.sh: Pebble with
+# PEBBLE_VA_NOSLEEP=1, or a fresh anvil-ca; pebble-challtestsrv as DNS).
+# Each client first registers and gets one certificate untimed (account
+# made, caches warm), then gets RUNS more for fresh names, each measured by
+# bench/rusage.py (wait4: microsecond CPU times, peak RSS).  Prints one
+# table of medians and the ratios to anvil per server.  A benchmark for
+# people, not a test.
 #
-# Usage: bench/clients.sh [-n RUNS] [BUILD_DIR]
-#   RUNS defaults to 5; BUILD_DIR (default build) holds client/anvil and
-#   server/anvil-ca (build it with ninja -C BUILD_DIR first; a non-ASan
-#   build: sanitizers would weigh on anvil's figures).
-# Needs: pebble (for pebble-challtestsrv), uacme, lego, certbot, python3;
+# Usage: bench/clients.sh [-n RUNS] [--server pebble|anvil|both] [BUILD_DIR]
+#   RUNS defaults to 5; --server defaults to both (Pebble first, then
+#   anvil-ca: one table each); BUILD_DIR (default build) holds client/anvil
+#   and server/anvil-ca (build it with ninja -C BUILD_DIR first; a
+#   non-ASan build: sanitizers would weigh on anvil's figures).
+# Needs: pebble (and pebble-challtestsrv), uacme, lego, certbot, python3;
 #   root for uacme (it gets the test CA through a private
 #   mount namespace, tests/lib/private-ca-store.sh).
 set -euo pipefail
 
 runs=5
-if [ "${1:-}" = -n ]; then
-	runs=${2:?-n needs a number}
-	shift 2
-fi
+server=both
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n)	runs=${2:?-n needs a number}; shift 2 ;;
+	--server) server=${2:?--server needs pebble, anvil or both}; shift 2 ;;
+	-*)	echo "usage: $0 [-n RUNS] [--server pebble|anvil|both]" \
+		    "[BUILD_DIR]" >&2; exit 2 ;;
+	*)	break ;;
+	esac
+done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-$here/../build}
 build=$(cd "$build" && pwd)
+case $server in
+both)
+	# One run per server, each with its own set-up and exit hooks.
+	rc=0
+	"$BASH" "${BASH_SOURCE[0]}" -n "$runs" --server pebble "$build" ||
+	    rc=1
+	echo
+	"$BASH" "${BASH_SOURCE[0]}" -n "$runs" --server anvil "$build" ||
+	    rc=1
+	exit "$rc" ;;
+pebble | anvil) ;;
+*)	echo "$0: --server must be pebble, anvil or both" >&2; exit 2 ;;
+esac
 ANVIL=$build/client/anvil
 ANVIL_CA=$build/server/anvil-ca
-TARGET=anvil
-TEST_NAME=bench-clients
+TARGET=$server
+TEST_NAME=bench-clients-$server
 export ANVIL_CA TARGET
 # shellcheck source=../tests/lib/common.sh
 . "$here/../tests/lib/common.sh"
@@ -36,18 +59,21 @@ export ANVIL_CA TARGET
 . "$TESTLIB_DIR/target.sh"
 
 RUSAGE=$here/rusage.py
-for p in "$ANVIL" "$ANVIL_CA" "$RUSAGE"; do
+for p in "$ANVIL" "$RUSAGE"; do
 	[ -x "$p" ] || die "missing $p"
 done
+[ "$TARGET" = pebble ] || [ -x "$ANVIL_CA" ] || die "missing $ANVIL_CA"
 for c in uacme lego certbot pebble-challtestsrv; do
 	command -v "$c" >/dev/null || die "missing $c"
 done
+
+[ "$TARGET" = anvil ] || command -v pebble >/dev/null || die "missing pebble"
 
 # anvil-ca's ASan defaults from target.sh are harmless on a normal build.
 target_start
 T=$TEST_TMP/bench
 mkdir -p "$T"
-log "anvil-ca at $ACME_DIRECTORY, http-01 on port $HTTP01_PORT, $runs runs"
+log "$TARGET at $ACME_DIRECTORY, http-01 on port $HTTP01_PORT, $runs runs"
 
 # measure CLIENT I CMD... - runs CMD under rusage.py; the figures go to
 # $T/CLIENT.times ("wall user sys maxrss_kib"), the output to a log.
@@ -125,9 +151,14 @@ for client in anvil lego certbot uacme; do
 	log "$client: $runs issuances measured"
 done
 
-"$PY" - "$T" "$runs" <<'PYEOF'
+case $TARGET in
+pebble)	what="Pebble ($(dpkg-query -W -f '${Version}' pebble 2>/dev/null ||
+	    echo '?'), PEBBLE_VA_NOSLEEP=1)" ;;
+anvil)	what=anvil-ca ;;
+esac
+"$PY" - "$T" "$runs" "$what" <<'PYEOF'
 import statistics, sys
-d, runs = sys.argv[1], int(sys.argv[2])
+d, runs, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 rows = {}
 for c in ("anvil", "uacme", "lego", "certbot"):
     t = [l.split() for l in open(f"{d}/{c}.times") if l.strip()]
@@ -137,7 +168,7 @@ for c in ("anvil", "uacme", "lego", "certbot"):
     rss = statistics.median(int(x[3]) for x in t) / 1024
     rows[c] = (len(t), wall, cpu, rss)
 a = rows["anvil"]
-print(f"one issuance (http-01, ec256) against a local anvil-ca; "
+print(f"one issuance (http-01, ec256) against a local {what}; "
       f"medians of {runs} runs")
 print(f"{'client':8} {'runs':>4} {'wall s':>8} {'cpu s':>8} {'rss MiB':>8}"
       f" {'wall/anvil':>10} {'cpu/anvil':>10} {'rss/anvil':>10}")

@@ -70,9 +70,15 @@ email_check(const char *e)
 	return 0;
 }
 
-/* Registers the account (newAccount, §7.3) and records it. */
+/*
+ * Registers the account (newAccount, §7.3) with a->key, then records it:
+ * the key first when kpath is given (a key made for this registration,
+ * written only once the CA accepted it, in dir created here), then
+ * jpath.  A failure leaves no part of the record behind.
+ */
 static int
-account_register(struct ag_acme *a, const char *jpath, const char *email)
+account_register(struct ag_acme *a, const char *dir, const char *kpath,
+    const char *jpath, const char *email)
 {
 	struct ag_resp	 r;
 	json_t		*req = NULL, *rec = NULL, *acct = NULL, *contact;
@@ -122,9 +128,28 @@ account_register(struct ag_acme *a, const char *jpath, const char *email)
 	rc = anvil_json_dump(rec, &dump, &len);
 	if (rc != 0)
 		goto out;
+	if (kpath != NULL) {
+		rc = ag_mkdirs(dir, 0700);
+		if (rc != 0) {
+			ag_err("cannot create %s: %s", dir, strerror(-rc));
+			goto out;
+		}
+		rc = anvil_key_save(kpath, a->key, 0);
+		if (rc != 0) {
+			ag_err("cannot write account key %s: %s", kpath,
+			    anvil_strerror(rc));
+			(void)rmdir(dir);
+			goto out;
+		}
+	}
 	rc = anvil_file_write_atomic(jpath, dump, len, 0600);
-	if (rc != 0)
+	if (rc != 0) {
 		ag_err("cannot write %s: %s", jpath, anvil_strerror(rc));
+		if (kpath != NULL) {
+			(void)unlink(kpath);
+			(void)rmdir(dir);
+		}
+	}
 out:
 	ag_resp_done(&r);
 	json_decref(req);
@@ -171,7 +196,7 @@ ag_account_ensure(struct ag_acme *a, const char *state, const char *email,
 {
 	EVP_PKEY	*key = NULL;
 	char		 id[300], dir[4096], kpath[4200], jpath[4200];
-	int		 rc;
+	int		 rc, fresh = 0;
 
 	if (may_register && email != NULL && email_check(email) != 0) {
 		ag_err("not an email address: \"%s\"", email);
@@ -190,20 +215,14 @@ ag_account_ensure(struct ag_acme *a, const char *state, const char *email,
 	if (rc == ANVIL_ENOENT) {
 		if (!may_register || !agree_tos)
 			goto noacct;
-		rc = ag_mkdirs(dir, 0700);
-		if (rc != 0) {
-			ag_err("cannot create %s: %s", dir, strerror(-rc));
-			return rc;
-		}
+		/* Kept in memory until the CA has accepted the account. */
 		rc = anvil_key_generate(kt, &key);
-		if (rc == 0)
-			rc = anvil_key_save(kpath, key, 0);
 		if (rc != 0) {
-			ag_err("cannot make account key %s: %s", kpath,
+			ag_err("cannot make an account key: %s",
 			    anvil_strerror(rc));
-			EVP_PKEY_free(key);
 			return rc;
 		}
+		fresh = 1;
 	} else if (rc != 0) {
 		ag_err("cannot load account key %s: %s", kpath,
 		    anvil_strerror(rc));
@@ -214,11 +233,11 @@ ag_account_ensure(struct ag_acme *a, const char *state, const char *email,
 		EVP_PKEY_free(key);
 		return rc;
 	}
-	if (access(jpath, F_OK) == 0)
+	if (!fresh && access(jpath, F_OK) == 0)
 		return account_read(a, jpath);
 	if (!may_register || !agree_tos)
 		goto noacct;
-	return account_register(a, jpath, email);
+	return account_register(a, dir, fresh ? kpath : NULL, jpath, email);
 noacct:
 	ag_err("no account at %s: run \"anvil register --email ADDR "
 	    "--agree-tos\" or add --agree-tos", a->url);

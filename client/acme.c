@@ -19,6 +19,7 @@
 #define POLL_MIN_MS		250	/* first poll when no Retry-After */
 #define POLL_MAX_MS		2000	/* later polls when no Retry-After */
 #define POLL_CAP_MS		30000	/* longest Retry-After honoured */
+#define PROMPT_MIN_MS		10	/* first prompt poll, then doubled */
 
 /* True when the answer's Content-Type is type (parameters ignored). */
 static bool
@@ -316,4 +317,19 @@ ag_acme_poll_delay(const struct ag_resp *r, int attempt)
 	while (attempt-- > 0 && ms < POLL_MAX_MS)
 		ms *= 2;
 	return ms > POLL_MAX_MS ? POLL_MAX_MS : ms;
+}
+
+long
+ag_acme_prompt_delay(const struct ag_resp *r, int attempt)
+{
+	long	 ms = PROMPT_MIN_MS, cap = POLL_MAX_MS;
+
+	if (r->retry_after >= 0)
+		cap = r->retry_after > POLL_CAP_MS / 1000 ? POLL_CAP_MS :
+		    (long)r->retry_after * 1000;
+	while (attempt-- > 0 && ms < cap)
+		ms *= 2;
+	if (ms > cap)
+		ms = cap;
+	return ms < PROMPT_MIN_MS ? PROMPT_MIN_MS : ms;
 }

@@ -153,6 +153,12 @@ int	ag_acme_post_json(struct ag_acme *a, const char *url,
 int	ag_acme_problem(const struct ag_resp *r, const char *what);
 /* The delay before the next poll, in ms: Retry-After within bounds. */
 long	ag_acme_poll_delay(const struct ag_resp *r, int attempt);
+/*
+ * The delay before poll number attempt once the server is known to be
+ * validating: 10 ms, doubled each time, never more than the answer's
+ * Retry-After (nor 2 s without one, nor 30 s).
+ */
+long	ag_acme_prompt_delay(const struct ag_resp *r, int attempt);
 
 /* ------------------------------------------------------------------ */
 /* account.c: one account per CA, STATE/accounts/ID/. */

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "agent.h"
 
 void
@@ -134,6 +136,18 @@ trim(char *s)
 	return s;
 }
 
+/* Why path, which anvil_file_read() refused as ANVIL_EINVAL, is no
+ * config file. */
+static const char *
+not_a_file(const char *path)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return "it is a directory, not a file";
+	return "not a regular file";
+}
+
 int
 ag_config_load(struct ag_config *c, const char *path)
 {
@@ -146,6 +160,7 @@ ag_config_load(struct ag_config *c, const char *path)
 	if (rc != 0) {
 		ag_err("cannot read config %s: %s", path,
 		    rc == ANVIL_E2BIG ? "larger than 64 KiB" :
+		    rc == ANVIL_EINVAL ? not_a_file(path) :
 		    anvil_strerror(rc));
 		goto out;
 	}

@@ -235,6 +235,7 @@ ag_http_do(struct ag_http *h, const char *method, const char *url,
 	char			 cerr[CURL_ERROR_SIZE] = "";
 	CURLcode		 cc;
 	char			 acc[128];
+	double			 secs;
 	int			 rc = AG_ECA;
 
 	ag_resp_done(r);
@@ -286,6 +287,12 @@ ag_http_do(struct ag_http *h, const char *method, const char *url,
 		else if (ag_interrupted) {
 			ag_err("interrupted");
 			rc = AG_EINTR;
+		} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+			if (curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME,
+			    &secs) != CURLE_OK)
+				secs = h->timeout;
+			ag_err("%s: no answer within %.0f s (timed out; see "
+			    "http_timeout)", url, secs);
 		} else
 			ag_err("%s: %s", url, cerr[0] != '\0' ? cerr :
 			    curl_easy_strerror(cc));

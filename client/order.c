@@ -9,7 +9,10 @@
  * for a fresh key; poll the order; download the chain.  Every poll is
  * bounded in count (POLL_MAX) and in time (poll_timeout seconds per
  * phase), and honours Retry-After within the limits of
- * ag_acme_poll_delay().
+ * ag_acme_poll_delay(); with a built-in responder, that has seen the
+ * CA's validation request, the authorizations are polled sooner
+ * (ag_acme_prompt_delay()), and so is the order when the server gives
+ * no Retry-After.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,15 @@
 
 #define POLL_MAX	100	/* requests per polling phase */
 #define MAX_TOKEN	256	/* characters of a challenge token */
+#define SERVED_WAIT_MS	2000	/* longest wait for the CA's fetch when
+				   the server gave no Retry-After */
+
+/* How poll_obj spaces its requests. */
+enum pace {
+	PACE_SERVER,	/* Retry-After, else ag_acme_poll_delay()'s own */
+	PACE_PROMPT,	/* the CA is validating: ag_acme_prompt_delay() */
+	PACE_EAGER	/* Retry-After when given, else as PACE_PROMPT */
+};
 
 /* One authorization that needs a challenge answered. */
 struct pend {
@@ -56,22 +68,24 @@ state_in(const char *s, const char *const *states)
 
 /*
  * Fetches url (POST-as-GET) until its "status" leaves the wait states,
- * then returns the object in *ret (json_decref).  AG_ECA when the server
- * fails, ANVIL_ETIMEDOUT past the bounds.
+ * then returns the object in *ret (json_decref), pacing the requests as
+ * pace says.  AG_ECA when the server fails, ANVIL_ETIMEDOUT past the
+ * bounds.
  */
 static int
 poll_obj(struct ag_acme *a, const char *url, const char *const *wait,
-    const char *what, json_t **ret)
+    const char *what, enum pace pace, json_t **ret)
 {
 	struct ag_resp	 r;
 	json_t		*obj = NULL;
 	const char	*status;
-	int64_t		 deadline;
+	int64_t		 start, deadline;
 	int		 attempt, rc = 0;
 	long		 ms;
 
 	ag_resp_init(&r);
-	deadline = ag_now() + a->poll_timeout;
+	start = ag_now();
+	deadline = start + a->poll_timeout;
 	for (attempt = 0; attempt < POLL_MAX; attempt++) {
 		json_decref(obj);
 		obj = NULL;
@@ -89,15 +103,30 @@ poll_obj(struct ag_acme *a, const char *url, const char *const *wait,
 			obj = NULL;
 			goto out;
 		}
-		ms = ag_acme_poll_delay(&r, attempt);
-		if (ag_now() + (ms + 999) / 1000 > deadline)
-			break;
+		if (pace == PACE_PROMPT ||
+		    (pace == PACE_EAGER && r.retry_after < 0))
+			ms = ag_acme_prompt_delay(&r, attempt);
+		else
+			ms = ag_acme_poll_delay(&r, attempt);
+		if (ag_now() + (ms + 999) / 1000 > deadline) {
+			if (r.retry_after > a->poll_timeout)
+				ag_err("%s still %s: the server asks to retry "
+				    "after %lld s, more than poll_timeout "
+				    "(%d s): giving up", what, status,
+				    (long long)r.retry_after, a->poll_timeout);
+			else
+				ag_err("%s still %s after %lld s: giving up "
+				    "(raise poll_timeout?)", what, status,
+				    (long long)(ag_now() - start));
+			rc = ANVIL_ETIMEDOUT;
+			goto out;
+		}
 		rc = ag_sleep_ms(ms);
 		if (rc != 0)
 			goto out;
 	}
-	ag_err("%s still %s after %d s: giving up (raise poll_timeout?)",
-	    what, anvil_json_str(obj, "status"), a->poll_timeout);
+	ag_err("%s still %s after %d requests: giving up", what,
+	    anvil_json_str(obj, "status"), POLL_MAX);
 	rc = ANVIL_ETIMEDOUT;
 out:
 	json_decref(obj);
@@ -232,16 +261,27 @@ out:
 	return rc;
 }
 
-/* Asks for validation of every pending challenge, then waits for each. */
+/*
+ * Asks for validation of every pending challenge, then waits for each
+ * authorization.  §7.5.1: "the client SHOULD NOT begin polling until it
+ * has seen the validation request from the server".  A built-in
+ * responder sees it: wait until every answer was fetched (at most the
+ * Retry-After of the challenges' answers, or SERVED_WAIT_MS without
+ * one), then poll promptly; when the CA did not come, poll on its
+ * Retry-After.  Other solvers poll on Retry-After.
+ */
 static int
-authz_validate(struct order *o)
+authz_validate(struct order *o, struct ag_solver *s)
 {
 	static const char *const wait[] = { "pending", NULL };
 	struct ag_resp	 r;
 	json_t		*empty = NULL, *ch = NULL, *az = NULL;
 	const char	*status;
+	int64_t		 ra = -1;
 	size_t		 i;
+	enum pace	 pace = PACE_SERVER;
 	int		 rc = 0;
+	long		 ms;
 
 	ag_resp_init(&r);
 	empty = json_object();
@@ -252,12 +292,23 @@ authz_validate(struct order *o)
 		json_decref(ch);
 		ch = NULL;
 		rc = ag_acme_post_json(o->a, o->pend[i].chall, empty, &r, &ch);
+		if (rc == 0 && r.retry_after > ra)
+			ra = r.retry_after;
+	}
+	if (rc == 0 && s->ops->wait_served != NULL) {
+		r.retry_after = ra;
+		ms = ra >= 0 ? ag_acme_poll_delay(&r, 0) : SERVED_WAIT_MS;
+		rc = s->ops->wait_served(s, ms);
+		/* Unseen: the server's time is up; poll as it says. */
+		pace = rc == 0 ? PACE_PROMPT : PACE_EAGER;
+		if (rc == ANVIL_ETIMEDOUT)
+			rc = 0;
 	}
 	for (i = 0; i < o->n_pend && rc == 0; i++) {
 		json_decref(az);
 		az = NULL;
 		rc = poll_obj(o->a, o->pend[i].authz, wait, o->pend[i].name,
-		    &az);
+		    pace, &az);
 		if (rc != 0)
 			break;
 		status = anvil_json_str(az, "status");
@@ -342,7 +393,8 @@ order_finish(struct order *o, const char *const *names, size_t n,
 	int		 rc;
 
 	ag_resp_init(&r);
-	rc = poll_obj(o->a, o->url, wait_ready, "order", &obj);
+	rc = poll_obj(o->a, o->url, wait_ready, "order", PACE_EAGER,
+	    &obj);
 	if (rc != 0)
 		goto out;
 	status = anvil_json_str(obj, "status");
@@ -379,7 +431,8 @@ order_finish(struct order *o, const char *const *names, size_t n,
 		if (status == NULL || strcmp(status, "valid") != 0) {
 			json_decref(obj);
 			obj = NULL;
-			rc = poll_obj(o->a, o->url, wait_valid, "order", &obj);
+			rc = poll_obj(o->a, o->url, wait_valid, "order",
+			    PACE_EAGER, &obj);
 			if (rc != 0)
 				goto out;
 		}
@@ -466,7 +519,7 @@ ag_order_run(struct ag_acme *a, struct ag_solver *s,
 		rc = s->ops->ready(s);
 		if (rc != 0)
 			goto out;
-		rc = authz_validate(&o);
+		rc = authz_validate(&o, s);
 		if (rc != 0)
 			goto out;
 	}

@@ -3,6 +3,7 @@
  * and recording its options in the renewal file.
  */
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -329,4 +330,49 @@ ag_solver_listen(int port)
 		return -err;
 	}
 	return fd;
+}
+
+/* t + ms, normalised. */
+static void
+ts_add_ms(struct timespec *t, long ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+int
+ag_solver_wait(pthread_mutex_t *mu, pthread_cond_t *cv, const size_t *served,
+    size_t want, long ms)
+{
+	struct timespec	 now, end, slice;
+	int		 rc = 0;
+
+	(void)clock_gettime(CLOCK_REALTIME, &end);
+	ts_add_ms(&end, ms < 0 ? 0 : ms);
+	(void)pthread_mutex_lock(mu);
+	/* Each pass waits at most 100 ms; the loop ends by the deadline. */
+	while (*served < want) {
+		if (ag_interrupted) {
+			rc = AG_EINTR;
+			break;
+		}
+		(void)clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec &&
+		    now.tv_nsec >= end.tv_nsec)) {
+			rc = ANVIL_ETIMEDOUT;
+			break;
+		}
+		slice = now;
+		ts_add_ms(&slice, 100);
+		if (slice.tv_sec > end.tv_sec || (slice.tv_sec == end.tv_sec &&
+		    slice.tv_nsec > end.tv_nsec))
+			slice = end;
+		(void)pthread_cond_timedwait(cv, mu, &slice);
+	}
+	(void)pthread_mutex_unlock(mu);
+	return rc;
 }

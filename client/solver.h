@@ -10,6 +10,10 @@
  *   ops->ready()         all answers are in place and visible (dns-01
  *                        waits for propagation here); then order.c tells
  *                        the CA to validate;
+ *   ops->wait_served()   (built-in responders only, else NULL) waits
+ *                        until the CA has fetched every answer, so that
+ *                        order.c polls only once validation is under
+ *                        way (RFC 8555 §7.5.1);
  *   ops->cleanup()       removes every answer and releases everything;
  *                        always called once start() was, whatever the
  *                        outcome, also after SIGINT/SIGTERM (the signal
@@ -18,6 +22,8 @@
  */
 #ifndef ANVIL_SOLVER_H
 #define ANVIL_SOLVER_H
+
+#include <pthread.h>
 
 #include <jansson.h>
 
@@ -61,6 +67,9 @@ struct ag_solver_ops {
 	int		(*add)(struct ag_solver *s, const char *name,
 			    const char *token, const char *keyauth);
 	int		(*ready)(struct ag_solver *s);
+	/* 0 once every answer was served, ANVIL_ETIMEDOUT after ms,
+	 * AG_EINTR on a signal.  NULL: the solver cannot tell. */
+	int		(*wait_served)(struct ag_solver *s, long ms);
 	void		(*cleanup)(struct ag_solver *s);
 };
 
@@ -82,6 +91,14 @@ extern const struct ag_solver_ops ag_solver_dns01_rfc2136_ops;
  * (non-blocking, close-on-exec) or -errno.
  */
 int		 ag_solver_listen(int port);
+
+/*
+ * For the responders' wait_served(): waits on cv (with mu, which guards
+ * *served) until *served >= want or ms pass, waking every 100 ms to see
+ * a signal.  0, ANVIL_ETIMEDOUT or AG_EINTR.
+ */
+int		 ag_solver_wait(pthread_mutex_t *mu, pthread_cond_t *cv,
+		    const size_t *served, size_t want, long ms);
 
 /* "http01-standalone" -> AG_SOLVER_HTTP01; AG_SOLVER__MAX if unknown. */
 enum ag_solver_kind ag_solver_kind_parse(const char *name);

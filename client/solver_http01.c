@@ -40,6 +40,7 @@ static const char notfound_msg[] = "HTTP/1.1 404 Not Found\r\n"
 struct answer {
 	char	*token;		/* malloc() */
 	char	*keyauth;	/* malloc() */
+	int	 served;	/* sent to a GET at least once */
 };
 
 struct h01 {
@@ -47,9 +48,11 @@ struct h01 {
 	int		 stop[2];	/* stop pipe: main writes, thread reads */
 	pthread_t	 thread;
 	int		 running;
-	pthread_mutex_t	 mu;		/* guards ans and n */
+	pthread_mutex_t	 mu;		/* guards ans, n and n_served */
+	pthread_cond_t	 cv;		/* signalled when n_served grows */
 	struct answer	 ans[AG_MAX_AUTHZ];
 	size_t		 n;
+	size_t		 n_served;	/* answers served at least once */
 };
 
 /* Writes the whole buffer (bounded by SO_SNDTIMEO). */
@@ -74,9 +77,9 @@ serve_one(struct h01 *h, int fd)
 	struct timeval	 tv = { IO_TIMEOUT, 0 };
 	char		 req[REQ_MAX + 1], out[512 + 2 * 256];
 	char		*keyauth = NULL, *path, *sp;
-	size_t		 len = 0, i;
+	size_t		 len = 0, i, found = 0;
 	ssize_t		 r;
-	int		 n;
+	int		 n, get;
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -104,19 +107,31 @@ serve_one(struct h01 *h, int fd)
 	for (i = 0; i < h->n; i++) {
 		if (strcmp(h->ans[i].token, path) == 0) {
 			keyauth = strdup(h->ans[i].keyauth);
+			found = i;
 			break;
 		}
 	}
 	(void)pthread_mutex_unlock(&h->mu);
 	if (keyauth == NULL)
 		goto notfound;
+	get = strncmp(req, "GET", 3) == 0;
 	n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n%s", strlen(keyauth),
-	    strncmp(req, "HEAD", 4) == 0 ? "" : keyauth);
+	    get ? keyauth : "");
 	free(keyauth);
 	if (n > 0 && (size_t)n < sizeof(out))
 		send_all(fd, out, (size_t)n);
+	/* The CA has seen this answer: order.c may start polling. */
+	if (get) {
+		(void)pthread_mutex_lock(&h->mu);
+		if (!h->ans[found].served) {
+			h->ans[found].served = 1;
+			h->n_served++;
+			(void)pthread_cond_broadcast(&h->cv);
+		}
+		(void)pthread_mutex_unlock(&h->mu);
+	}
 	return;
 notfound:
 	send_all(fd, notfound_msg, sizeof(notfound_msg) - 1);
@@ -174,6 +189,7 @@ h01_cleanup(struct ag_solver *s)
 		free(h->ans[i].token);
 		free(h->ans[i].keyauth);
 	}
+	(void)pthread_cond_destroy(&h->cv);
 	(void)pthread_mutex_destroy(&h->mu);
 	free(h);
 	s->priv = NULL;
@@ -191,6 +207,7 @@ h01_start(struct ag_solver *s)
 		return ANVIL_ENOMEM;
 	h->stop[0] = h->stop[1] = -1;
 	(void)pthread_mutex_init(&h->mu, NULL);
+	(void)pthread_cond_init(&h->cv, NULL);
 	s->priv = h;
 	h->fd = ag_solver_listen(s->conf.port);
 	if (h->fd < 0) {
@@ -262,11 +279,20 @@ h01_ready(struct ag_solver *s)
 	return 0;
 }
 
+static int
+h01_wait_served(struct ag_solver *s, long ms)
+{
+	struct h01	*h = s->priv;
+
+	return ag_solver_wait(&h->mu, &h->cv, &h->n_served, h->n, ms);
+}
+
 const struct ag_solver_ops ag_solver_http01_ops = {
 	.name = "http01-standalone",
 	.challenge = "http-01",
 	.start = h01_start,
 	.add = h01_add,
 	.ready = h01_ready,
+	.wait_served = h01_wait_served,
 	.cleanup = h01_cleanup,
 };

@@ -38,8 +38,9 @@
 static const unsigned char acme_tls_1[] = "\x0a" "acme-tls/1";
 
 struct answer {
-	char	*name;	/* malloc() */
+	char	*name;		/* malloc() */
 	X509	*cert;
+	int	 served;	/* a handshake completed with it */
 };
 
 struct tla {
@@ -49,9 +50,11 @@ struct tla {
 	int		 running;
 	SSL_CTX		*ctx;
 	EVP_PKEY	*key;
-	pthread_mutex_t	 mu;		/* guards ans and n */
+	pthread_mutex_t	 mu;		/* guards ans, n and n_served */
+	pthread_cond_t	 cv;		/* signalled when n_served grows */
 	struct answer	 ans[AG_MAX_AUTHZ];
 	size_t		 n;
+	size_t		 n_served;	/* answers served at least once */
 };
 
 /* ALPN: accept only acme-tls/1 (RFC 8737 §3). */
@@ -121,6 +124,27 @@ on_sni(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* The CA completed a handshake for name: order.c may start polling. */
+static void
+mark_served(struct tla *t, const char *name)
+{
+	size_t	 i;
+
+	if (name == NULL)
+		return;
+	(void)pthread_mutex_lock(&t->mu);
+	for (i = 0; i < t->n; i++) {
+		if (strcasecmp(t->ans[i].name, name) == 0 &&
+		    !t->ans[i].served) {
+			t->ans[i].served = 1;
+			t->n_served++;
+			(void)pthread_cond_broadcast(&t->cv);
+			break;
+		}
+	}
+	(void)pthread_mutex_unlock(&t->mu);
+}
+
 static void
 serve_one(struct tla *t, int fd)
 {
@@ -132,8 +156,11 @@ serve_one(struct tla *t, int fd)
 	ssl = SSL_new(t->ctx);
 	if (ssl == NULL)
 		return;
-	if (SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1)
+	if (SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1) {
+		mark_served(t, SSL_get_servername(ssl,
+		    TLSEXT_NAMETYPE_host_name));
 		(void)SSL_shutdown(ssl);
+	}
 	SSL_free(ssl);
 	ERR_clear_error();
 }
@@ -193,6 +220,7 @@ tla_cleanup(struct ag_solver *s)
 	}
 	SSL_CTX_free(t->ctx);
 	EVP_PKEY_free(t->key);
+	(void)pthread_cond_destroy(&t->cv);
 	(void)pthread_mutex_destroy(&t->mu);
 	free(t);
 	s->priv = NULL;
@@ -210,6 +238,7 @@ tla_start(struct ag_solver *s)
 		return ANVIL_ENOMEM;
 	t->fd = t->stop[0] = t->stop[1] = -1;
 	(void)pthread_mutex_init(&t->mu, NULL);
+	(void)pthread_cond_init(&t->cv, NULL);
 	s->priv = t;
 	rc = anvil_key_generate(ANVIL_KEY_EC256, &t->key);
 	if (rc != 0) {
@@ -307,11 +336,20 @@ tla_ready(struct ag_solver *s)
 	return 0;
 }
 
+static int
+tla_wait_served(struct ag_solver *s, long ms)
+{
+	struct tla	*t = s->priv;
+
+	return ag_solver_wait(&t->mu, &t->cv, &t->n_served, t->n, ms);
+}
+
 const struct ag_solver_ops ag_solver_tlsalpn01_ops = {
 	.name = "tlsalpn01-standalone",
 	.challenge = "tls-alpn-01",
 	.start = tla_start,
 	.add = tla_add,
 	.ready = tla_ready,
+	.wait_served = tla_wait_served,
 	.cleanup = tla_cleanup,
 };

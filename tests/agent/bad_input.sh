@@ -3,7 +3,9 @@
 # the wrong type, too large, 5xx, a problem document; a CA bundle that does
 # not trust the server; a broken config; a busy port; a failing hook.  Each
 # gives one line on stderr naming the cause, a non-zero exit, and leaves
-# the store as it was.
+# the store as it was.  The faults of a CA that gets further into the
+# protocol, and local ones (full disk, unreadable config), are in
+# faults.sh.
 set -euo pipefail
 TEST_NAME=bad_input
 source "$(dirname "$0")/lib.sh"
@@ -18,8 +20,8 @@ cat "$ACME_CA_BUNDLE" "$FAKE_CERT" >"$TEST_TMP/bundle+fake.pem"
 
 i=1
 for mode in garbage html error500 problem huge; do
-	spawn "fake-$mode" "$PY" "$AGENT_DIR/fakeca.py" "${P[$i]}" \
-	    "$FAKE_CERT" "$FAKE_KEY" "$mode"
+	spawn "fake-$mode" "$PY" "$AGENT_DIR/fakeca.py" --port "${P[$i]}" \
+	    --cert "$FAKE_CERT" --key "$FAKE_KEY" --fault "$mode"
 	wait_until 10 curl -s --cacert "$FAKE_CERT" -o /dev/null \
 	    "https://localhost:${P[$i]}/dir" || die "fake CA $mode did not start"
 	eval "FAKE_$mode=https://localhost:${P[$i]}/dir"

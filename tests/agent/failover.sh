@@ -22,8 +22,8 @@ fi
 # fake_start PORT MODE - a fake CA, started here at the top level so that
 # the exit hooks stop it (checks run in subshells).
 fake_start() {
-	spawn "fake-$2" "$PY" "$AGENT_DIR/fakeca.py" "$1" "$FAKE_CERT" \
-	    "$FAKE_KEY" "$2"
+	spawn "fake-$2" "$PY" "$AGENT_DIR/fakeca.py" --port "$1" \
+	    --cert "$FAKE_CERT" --key "$FAKE_KEY" --fault "$2"
 	wait_until 10 curl -s --cacert "$FAKE_CERT" -o /dev/null \
 	    "https://localhost:$1/dir" || die "fake CA did not start"
 }

@@ -21,8 +21,11 @@ N=i-$(rand_label).example.test
 
 t_sigterm() {
 	local pid rc=0 i
-	anv issue -d "$N" --webroot "$WEB" --email admin@example.org \
-	    --agree-tos >/dev/null 2>"$TEST_TMP/err" &
+	# exec: $! is anvil itself, not a subshell running anv.
+	(exec "$ANVIL" --server "$ACME_DIRECTORY" --ca-bundle \
+	    "$ACME_CA_BUNDLE" --state "$ST" issue -d "$N" --webroot "$WEB" \
+	    --email admin@example.org --agree-tos >/dev/null \
+	    2>"$TEST_TMP/err") &
 	pid=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -n "$(ls -A "$WEB/.well-known/acme-challenge" 2>/dev/null)" ] &&

@@ -43,12 +43,19 @@ anv() {
 }
 
 # check NAME CMD... - runs CMD (a function or command); prints
-# "ok NAME" or "not ok NAME" with CMD's output.
+# "ok NAME" or "not ok NAME" with CMD's output.  CMD runs with errexit
+# in force: any command of it that fails (fail, die, a failing anvil
+# run not caught by "|| rc=$?") fails the check.  (Run as the left of
+# "||", bash would ignore errexit inside CMD, and only its last
+# command would count.)
 check() {
-	local name=$1 out rc=0
+	local name=$1 out rc
 	shift
 	_checks_run=$((_checks_run + 1))
-	out=$("$@" 2>&1) || rc=$?
+	set +e
+	out=$(set -e; "$@" 2>&1)
+	rc=$?
+	set -e
 	if [ "$rc" -eq 0 ]; then
 		printf 'ok %s\n' "$name"
 	else
