@@ -64,6 +64,9 @@ int		 ag_sleep_ms(long ms);
 int64_t		 ag_now(void);
 /* mkdir -p with mode for the directories it creates: 0 or -errno. */
 int		 ag_mkdirs(const char *path, unsigned mode);
+/* In a forked child about to run a hook: stdin from /dev/null (hooks
+ * never read the agent's input).  Best effort. */
+void		 ag_child_stdin_null(void);
 
 /* ------------------------------------------------------------------ */
 /* config.c: options from the command line and the optional file. */

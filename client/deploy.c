@@ -9,7 +9,6 @@
  * Its stdin is /dev/null; stdout and stderr are the agent's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,7 @@ ag_deploy_run(const char *cmd, const char *name, const char *live,
 	struct anvil_buf doms;
 	pid_t		 pid;
 	size_t		 i;
-	int		 st, fd, rc = 0;
+	int		 st, rc = 0;
 
 	anvil_buf_init(&doms, (ANVIL_MAX_NAME_LEN + 1) * ANVIL_MAX_IDENTIFIERS);
 	for (i = 0; i < n && rc == 0; i++)
@@ -43,12 +42,7 @@ ag_deploy_run(const char *cmd, const char *name, const char *live,
 		goto out;
 	}
 	if (pid == 0) {
-		fd = open("/dev/null", O_RDONLY);
-		if (fd >= 0) {
-			(void)dup2(fd, 0);
-			if (fd > 0)
-				(void)close(fd);
-		}
+		ag_child_stdin_null();
 		if (setenv("ANVIL_CERT_NAME", name, 1) != 0 ||
 		    setenv("ANVIL_LIVE_DIR", live, 1) != 0 ||
 		    setenv("ANVIL_DOMAINS", doms.data, 1) != 0)

@@ -72,6 +72,13 @@ struct ag_dns_txt {
 int	ag_dns_txt_make(const char *domain, const char *keyauth,
 	    struct ag_dns_txt *ret);
 void	ag_dns_txt_done(struct ag_dns_txt *t);
+/*
+ * Appends the record for domain and keyauth to recs, which holds *n of at
+ * most AG_MAX_AUTHZ: 0 with *n grown, ANVIL_E2BIG with ag_err when full,
+ * or the failure of ag_dns_txt_make() (*n unchanged).
+ */
+int	ag_dns_txt_add(struct ag_dns_txt *recs, size_t *n, const char *domain,
+	    const char *keyauth);
 
 struct ag_dns_wait_opts {
 	const char	*resolver;	/* "ADDR:PORT", or NULL: resolv.conf */
@@ -91,6 +98,14 @@ struct ag_dns_wait_opts {
  */
 int	ag_dns_wait(const struct ag_dns_txt *recs, size_t n,
 	    const struct ag_dns_wait_opts *o);
+/*
+ * ag_dns_wait() with a dns-01 solver's options (--dns-resolver,
+ * --propagation-timeout, --dns-timeout) and authority as in
+ * struct ag_dns_wait_opts.
+ */
+struct ag_solver_conf;
+int	ag_dns_wait_conf(const struct ag_dns_txt *recs, size_t n,
+	    const struct ag_solver_conf *c, const char *authority);
 /*
  * The zone (apex, with the final dot) that name is in, by SOA walk: asks
  * the servers in turn (the first that answers decides; rd set when they

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "dns01.h"
+#include "solver.h"
 
 #define POLL_MS		2000	/* between two rounds of checks */
 #define MAX_DEPTH	128	/* labels walked up for the SOA */
@@ -56,6 +57,23 @@ ag_dns_txt_make(const char *domain, const char *keyauth,
 		ag_dns_txt_done(ret);
 		return ANVIL_ENOMEM;
 	}
+	return 0;
+}
+
+int
+ag_dns_txt_add(struct ag_dns_txt *recs, size_t *n, const char *domain,
+    const char *keyauth)
+{
+	int	 rc;
+
+	if (*n >= AG_MAX_AUTHZ) {
+		ag_err("dns-01: too many records");
+		return ANVIL_E2BIG;
+	}
+	rc = ag_dns_txt_make(domain, keyauth, &recs[*n]);
+	if (rc != 0)
+		return rc;
+	(*n)++;
 	return 0;
 }
 
@@ -532,4 +550,18 @@ out:
 		ag_err("interrupted");
 	free(tg);
 	return rc;
+}
+
+int
+ag_dns_wait_conf(const struct ag_dns_txt *recs, size_t n,
+    const struct ag_solver_conf *c, const char *authority)
+{
+	struct ag_dns_wait_opts	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.resolver = c->dns_resolver;
+	o.authority = authority;
+	o.timeout = c->propagation_timeout;
+	o.query_timeout = c->dns_timeout;
+	return ag_dns_wait(recs, n, &o);
 }

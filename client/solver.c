@@ -290,48 +290,6 @@ ag_solver_conf_parse(const json_t *j, struct ag_solver_conf *ret)
 	return 0;
 }
 
-int
-ag_solver_listen(int port)
-{
-	struct sockaddr_in6	 s6;
-	struct sockaddr_in	 s4;
-	int			 fd, one = 1, zero = 0, err;
-
-	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd >= 0) {
-		memset(&s6, 0, sizeof(s6));
-		s6.sin6_family = AF_INET6;
-		s6.sin6_port = htons((uint16_t)port);
-		s6.sin6_addr = in6addr_any;
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-		    sizeof(one));
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
-		    sizeof(zero));
-		if (bind(fd, (struct sockaddr *)&s6, sizeof(s6)) == 0 &&
-		    listen(fd, 16) == 0)
-			return fd;
-		err = errno;
-		(void)close(fd);
-		if (err != EAFNOSUPPORT && err != EADDRNOTAVAIL)
-			return -err;
-	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&s4, 0, sizeof(s4));
-	s4.sin_family = AF_INET;
-	s4.sin_port = htons((uint16_t)port);
-	s4.sin_addr.s_addr = htonl(INADDR_ANY);
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&s4, sizeof(s4)) != 0 ||
-	    listen(fd, 16) != 0) {
-		err = errno;
-		(void)close(fd);
-		return -err;
-	}
-	return fd;
-}
-
 /* t + ms, normalised. */
 static void
 ts_add_ms(struct timespec *t, long ms)

@@ -88,9 +88,38 @@ extern const struct ag_solver_ops ag_solver_dns01_rfc2136_ops;
 /*
  * A listening TCP socket on port, every address: IPv6 accepting IPv4 too
  * when the host has IPv6, else IPv4.  Returns the descriptor
- * (non-blocking, close-on-exec) or -errno.
+ * (non-blocking, close-on-exec) or -errno.  (listener.c)
  */
 int		 ag_solver_listen(int port);
+
+/*
+ * The listening side of a built-in responder (listener.c): the socket of
+ * ag_solver_listen() and a thread that accepts one connection at a time,
+ * bounds its reads and writes to AG_LISTENER_IO_TIMEOUT seconds each,
+ * calls serve(arg, fd) and closes it.  The thread blocks every signal.
+ */
+#define AG_LISTENER_IO_TIMEOUT	5
+
+struct ag_listener {
+	int		 fd;		/* listening socket, or -1 */
+	int		 stop[2];	/* stop pipe: main writes, thread reads */
+	pthread_t	 thread;
+	int		 running;	/* thread started */
+	void		(*serve)(void *arg, int fd);
+	void		*arg;
+};
+
+/* Sets the descriptors to -1: ag_listener_stop() is then always safe. */
+void		 ag_listener_init(struct ag_listener *l);
+/*
+ * Binds port and starts the thread; what ("http-01") names the solver in
+ * the ag_err message on failure.  0 or -errno; on failure the caller still
+ * calls ag_listener_stop().
+ */
+int		 ag_listener_start(struct ag_listener *l, const char *what,
+		    int port, void (*serve)(void *arg, int fd), void *arg);
+/* Stops the thread (waiting for the connection it serves), closes all. */
+void		 ag_listener_stop(struct ag_listener *l);
 
 /*
  * For the responders' wait_served(): waits on cv (with mu, which guards

@@ -17,7 +17,6 @@
  * SIGINT/SIGTERM; a failing "remove" is reported on stderr.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +59,7 @@ run_hook(const char *prog, const char *verb, const char *name,
 	char		*argv[5];
 	pid_t		 pid, w;
 	int64_t		 deadline;
-	int		 st = 0, fd, killed = 0;
+	int		 st = 0, killed = 0;
 
 	argv[0] = (char *)prog;
 	argv[1] = (char *)verb;
@@ -74,12 +73,7 @@ run_hook(const char *prog, const char *verb, const char *name,
 		return AG_EHOOK;
 	}
 	if (pid == 0) {
-		fd = open("/dev/null", O_RDONLY);
-		if (fd >= 0) {
-			(void)dup2(fd, 0);
-			if (fd > 0)
-				(void)close(fd);
-		}
+		ag_child_stdin_null();
 		(void)signal(SIGPIPE, SIG_DFL);
 		execvp(prog, argv);
 		fprintf(stderr, "anvil: cannot run %s: %s\n", prog,
@@ -181,16 +175,11 @@ hk_add(struct ag_solver *s, const char *domain, const char *token,
 	char			 why[128], name[ANVIL_MAX_NAME_LEN + 32];
 	int			 rc;
 
-	if (h->n == AG_MAX_AUTHZ) {
-		ag_err("dns-01: too many records");
-		return ANVIL_E2BIG;
-	}
-	r = &h->recs[h->n];
-	rc = ag_dns_txt_make(domain, keyauth, r);
+	/* Counted first: cleanup removes it even if "add" half-failed. */
+	rc = ag_dns_txt_add(h->recs, &h->n, domain, keyauth);
 	if (rc != 0)
 		return rc;
-	/* Counted first: cleanup removes it even if "add" half-failed. */
-	h->n++;
+	r = &h->recs[h->n - 1];
 	hook_name(r, name, sizeof(name));
 	rc = run_hook(s->conf.hook, "add", name, r->value, why, sizeof(why));
 	if (rc != 0)
@@ -202,14 +191,9 @@ hk_add(struct ag_solver *s, const char *domain, const char *token,
 static int
 hk_ready(struct ag_solver *s)
 {
-	struct hk		*h = s->priv;
-	struct ag_dns_wait_opts	 o;
+	struct hk	*h = s->priv;
 
-	memset(&o, 0, sizeof(o));
-	o.resolver = s->conf.dns_resolver;
-	o.timeout = s->conf.propagation_timeout;
-	o.query_timeout = s->conf.dns_timeout;
-	return ag_dns_wait(h->recs, h->n, &o);
+	return ag_dns_wait_conf(h->recs, h->n, &s->conf, NULL);
 }
 
 const struct ag_solver_ops ag_solver_dns01_hook_ops = {

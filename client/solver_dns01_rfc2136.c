@@ -237,14 +237,9 @@ r_add(struct ag_solver *s, const char *domain, const char *token,
 	size_t		 i = r->n;
 	int		 rc, refused = 0;
 
-	if (i == AG_MAX_AUTHZ) {
-		ag_err("dns-01: too many records");
-		return ANVIL_E2BIG;
-	}
-	rc = ag_dns_txt_make(domain, keyauth, &r->recs[i]);
+	rc = ag_dns_txt_add(r->recs, &r->n, domain, keyauth);
 	if (rc != 0)
 		return rc;
-	r->n++;
 	rc = ag_dns_find_zone(&r->server, 1, 0, r->recs[i].name,
 	    s->conf.dns_timeout, &r->zones[i]);
 	if (rc != 0) {
@@ -275,14 +270,10 @@ r_add(struct ag_solver *s, const char *domain, const char *token,
 static int
 r_ready(struct ag_solver *s)
 {
-	struct r2136		*r = s->priv;
-	struct ag_dns_wait_opts	 o;
+	struct r2136	*r = s->priv;
 
-	memset(&o, 0, sizeof(o));
-	o.authority = s->conf.rfc2136;
-	o.timeout = s->conf.propagation_timeout;
-	o.query_timeout = s->conf.dns_timeout;
-	return ag_dns_wait(r->recs, r->n, &o);
+	/* The server updated is the one asked; no resolver involved. */
+	return ag_dns_wait_conf(r->recs, r->n, &s->conf, s->conf.rfc2136);
 }
 
 const struct ag_solver_ops ag_solver_dns01_rfc2136_ops = {

@@ -3,35 +3,28 @@
  *
  * A listening socket on --http01-port (IPv6 dual stack when the host has
  * IPv6, else IPv4 only), bound in start() before the order is made so a
- * busy port fails at once.  One thread runs a poll() loop over the
- * listener and a stop pipe; it answers one connection at a time:
+ * busy port fails at once.  One thread (listener.c) answers one
+ * connection at a time:
  *   GET /.well-known/acme-challenge/TOKEN  ->  200, the key authorization
  *   anything else                          ->  404
  * Only the tokens of the current order are known, and the socket is
  * closed in cleanup(), as soon as validation is over.  Each connection is
- * bounded: a 4 KiB request head and 5 s to send it, so one slow peer
- * delays the others by at most that.  A thread (rather than a poll loop
- * woven into the polling of the CA) keeps order.c's requests blocking and
- * simple; the thread blocks SIGINT/SIGTERM so that they reach the main
- * thread, which then calls cleanup().
+ * bounded: a 4 KiB request head and AG_LISTENER_IO_TIMEOUT seconds for
+ * each read and write, so one slow peer delays the others by that.  A
+ * thread (rather than a poll loop woven into the polling of the CA) keeps
+ * order.c's requests blocking and simple; the thread blocks SIGINT/SIGTERM
+ * so that they reach the main thread, which then calls cleanup().
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include "solver.h"
 
 #define REQ_MAX		4096	/* bytes of one request head */
-#define IO_TIMEOUT	5	/* seconds per connection */
 #define PREFIX		"/.well-known/acme-challenge/"
 
 static const char notfound_msg[] = "HTTP/1.1 404 Not Found\r\n"
@@ -44,10 +37,7 @@ struct answer {
 };
 
 struct h01 {
-	int		 fd;		/* listener */
-	int		 stop[2];	/* stop pipe: main writes, thread reads */
-	pthread_t	 thread;
-	int		 running;
+	struct ag_listener l;
 	pthread_mutex_t	 mu;		/* guards ans, n and n_served */
 	pthread_cond_t	 cv;		/* signalled when n_served grows */
 	struct answer	 ans[AG_MAX_AUTHZ];
@@ -55,7 +45,7 @@ struct h01 {
 	size_t		 n_served;	/* answers served at least once */
 };
 
-/* Writes the whole buffer (bounded by SO_SNDTIMEO). */
+/* Writes the whole buffer (bounded by the listener's send timeout). */
 static void
 send_all(int fd, const char *p, size_t len)
 {
@@ -70,19 +60,17 @@ send_all(int fd, const char *p, size_t len)
 	}
 }
 
-/* Reads a request head and answers it. */
+/* Reads a request head on fd and answers it; arg is the struct h01. */
 static void
-serve_one(struct h01 *h, int fd)
+serve_one(void *arg, int fd)
 {
-	struct timeval	 tv = { IO_TIMEOUT, 0 };
+	struct h01	*h = arg;
 	char		 req[REQ_MAX + 1], out[512 + 2 * 256];
 	char		*keyauth = NULL, *path, *sp;
 	size_t		 len = 0, i, found = 0;
 	ssize_t		 r;
 	int		 n, get;
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	/* Reads until the blank line, the cap, EOF or the timeout. */
 	while (len < REQ_MAX) {
 		r = recv(fd, req + len, REQ_MAX - len, 0);
@@ -137,36 +125,6 @@ notfound:
 	send_all(fd, notfound_msg, sizeof(notfound_msg) - 1);
 }
 
-static void *
-serve(void *arg)
-{
-	struct h01	*h = arg;
-	struct pollfd	 pfd[2];
-	int		 c;
-
-	for (;;) {
-		pfd[0].fd = h->fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = h->stop[0];
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[1].revents != 0)
-			break;
-		if ((pfd[0].revents & POLLIN) == 0)
-			continue;
-		c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c == -1)
-			continue;
-		serve_one(h, c);
-		(void)close(c);
-	}
-	return NULL;
-}
-
 static void
 h01_cleanup(struct ag_solver *s)
 {
@@ -175,16 +133,7 @@ h01_cleanup(struct ag_solver *s)
 
 	if (h == NULL)
 		return;
-	if (h->running) {
-		(void)write(h->stop[1], "x", 1);
-		(void)pthread_join(h->thread, NULL);
-	}
-	if (h->fd >= 0)
-		(void)close(h->fd);
-	if (h->stop[0] >= 0)
-		(void)close(h->stop[0]);
-	if (h->stop[1] >= 0)
-		(void)close(h->stop[1]);
+	ag_listener_stop(&h->l);
 	for (i = 0; i < h->n; i++) {
 		free(h->ans[i].token);
 		free(h->ans[i].keyauth);
@@ -199,43 +148,18 @@ static int
 h01_start(struct ag_solver *s)
 {
 	struct h01	*h;
-	sigset_t	 all, old;
 	int		 rc;
 
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return ANVIL_ENOMEM;
-	h->stop[0] = h->stop[1] = -1;
+	ag_listener_init(&h->l);
 	(void)pthread_mutex_init(&h->mu, NULL);
 	(void)pthread_cond_init(&h->cv, NULL);
 	s->priv = h;
-	h->fd = ag_solver_listen(s->conf.port);
-	if (h->fd < 0) {
-		rc = h->fd;
-		ag_err("http-01: cannot listen on port %d: %s%s",
-		    s->conf.port, strerror(-rc), rc == -EACCES ?
-		    " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" :
-		    rc == -EADDRINUSE ? " (a web server there? use --webroot)" :
-		    "");
+	rc = ag_listener_start(&h->l, "http-01", s->conf.port, serve_one, h);
+	if (rc != 0)
 		goto fail;
-	}
-	if (pipe2(h->stop, O_CLOEXEC) != 0) {
-		rc = -errno;
-		ag_err("http-01: pipe: %s", strerror(errno));
-		goto fail;
-	}
-	/* The thread inherits a mask that blocks every signal. */
-	(void)sigfillset(&all);
-	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&h->thread, NULL, serve, h);
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		ag_err("http-01: cannot start the responder: %s",
-		    strerror(rc));
-		rc = -rc;
-		goto fail;
-	}
-	h->running = 1;
 	return 0;
 fail:
 	h01_cleanup(s);

@@ -2,9 +2,9 @@
  * solver_tlsalpn01.c - the built-in tls-alpn-01 responder (RFC 8737).
  *
  * Like the http-01 responder (solver_http01.c): bound in start(), one
- * thread with a poll() loop over the listener and a stop pipe, one
- * connection at a time, each bounded to IO_TIMEOUT seconds, closed in
- * cleanup().  A connection gets a TLS handshake only:
+ * thread (listener.c) serving one connection at a time, each read and
+ * write bounded to AG_LISTENER_IO_TIMEOUT seconds, closed in cleanup().
+ * A connection gets a TLS handshake only:
  *   - the client must offer ALPN "acme-tls/1" (§3: else no handshake);
  *   - SNI picks the certificate of that name, self-signed with the
  *     critical acmeIdentifier extension holding SHA-256 of the key
@@ -13,26 +13,16 @@
  * One P-256 key signs every certificate of the order; it lives only in
  * memory.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <openssl/err.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 
 #include "solver.h"
-
-#define IO_TIMEOUT	5	/* seconds per connection */
 
 /* RFC 8737 §6.2: the ALPN protocol ID, as sent on the wire. */
 static const unsigned char acme_tls_1[] = "\x0a" "acme-tls/1";
@@ -44,10 +34,7 @@ struct answer {
 };
 
 struct tla {
-	int		 fd;		/* listener */
-	int		 stop[2];
-	pthread_t	 thread;
-	int		 running;
+	struct ag_listener l;
 	SSL_CTX		*ctx;
 	EVP_PKEY	*key;
 	pthread_mutex_t	 mu;		/* guards ans, n and n_served */
@@ -145,14 +132,13 @@ mark_served(struct tla *t, const char *name)
 	(void)pthread_mutex_unlock(&t->mu);
 }
 
+/* One handshake on fd; arg is the struct tla. */
 static void
-serve_one(struct tla *t, int fd)
+serve_one(void *arg, int fd)
 {
-	struct timeval	 tv = { IO_TIMEOUT, 0 };
+	struct tla	*t = arg;
 	SSL		*ssl;
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	ssl = SSL_new(t->ctx);
 	if (ssl == NULL)
 		return;
@@ -165,37 +151,6 @@ serve_one(struct tla *t, int fd)
 	ERR_clear_error();
 }
 
-static void *
-serve(void *arg)
-{
-	struct tla	*t = arg;
-	struct pollfd	 pfd[2];
-	int		 c;
-
-	for (;;) {
-		pfd[0].fd = t->fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = t->stop[0];
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[1].revents != 0)
-			break;
-		if ((pfd[0].revents & POLLIN) == 0)
-			continue;
-		c = accept4(t->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c == -1)
-			continue;
-		serve_one(t, c);
-		(void)close(c);
-	}
-	ERR_clear_error();
-	return NULL;
-}
-
 static void
 tla_cleanup(struct ag_solver *s)
 {
@@ -204,16 +159,7 @@ tla_cleanup(struct ag_solver *s)
 
 	if (t == NULL)
 		return;
-	if (t->running) {
-		(void)write(t->stop[1], "x", 1);
-		(void)pthread_join(t->thread, NULL);
-	}
-	if (t->fd >= 0)
-		(void)close(t->fd);
-	if (t->stop[0] >= 0)
-		(void)close(t->stop[0]);
-	if (t->stop[1] >= 0)
-		(void)close(t->stop[1]);
+	ag_listener_stop(&t->l);
 	for (i = 0; i < t->n; i++) {
 		free(t->ans[i].name);
 		X509_free(t->ans[i].cert);
@@ -230,13 +176,12 @@ static int
 tla_start(struct ag_solver *s)
 {
 	struct tla	*t;
-	sigset_t	 all, old;
 	int		 rc;
 
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return ANVIL_ENOMEM;
-	t->fd = t->stop[0] = t->stop[1] = -1;
+	ag_listener_init(&t->l);
 	(void)pthread_mutex_init(&t->mu, NULL);
 	(void)pthread_cond_init(&t->cv, NULL);
 	s->priv = t;
@@ -257,32 +202,10 @@ tla_start(struct ag_solver *s)
 	SSL_CTX_set_alpn_select_cb(t->ctx, on_alpn, t);
 	SSL_CTX_set_tlsext_servername_callback(t->ctx, on_sni);
 	SSL_CTX_set_tlsext_servername_arg(t->ctx, t);
-	t->fd = ag_solver_listen(s->conf.port);
-	if (t->fd < 0) {
-		rc = t->fd;
-		ag_err("tls-alpn-01: cannot listen on port %d: %s%s",
-		    s->conf.port, strerror(-rc), rc == -EACCES ?
-		    " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" :
-		    rc == -EADDRINUSE ? " (a web server there? use --webroot)" :
-		    "");
+	rc = ag_listener_start(&t->l, "tls-alpn-01", s->conf.port,
+	    serve_one, t);
+	if (rc != 0)
 		goto fail;
-	}
-	if (pipe2(t->stop, O_CLOEXEC) != 0) {
-		rc = -errno;
-		ag_err("tls-alpn-01: pipe: %s", strerror(errno));
-		goto fail;
-	}
-	(void)sigfillset(&all);
-	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t->thread, NULL, serve, t);
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		ag_err("tls-alpn-01: cannot start the responder: %s",
-		    strerror(rc));
-		rc = -rc;
-		goto fail;
-	}
-	t->running = 1;
 	return 0;
 fail:
 	ERR_clear_error();

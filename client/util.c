@@ -1,13 +1,15 @@
 /*
- * util.c - the agent's error sentence, interruption, sleeping, and
- * directory creation.
+ * util.c - the agent's error sentence, interruption, sleeping,
+ * directory creation, and the stdin of hook processes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 
@@ -109,4 +111,17 @@ ag_mkdirs(const char *path, unsigned mode)
 			buf[i] = '/';
 	}
 	return 0;
+}
+
+void
+ag_child_stdin_null(void)
+{
+	int	 fd;
+
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0)
+		return;
+	(void)dup2(fd, 0);
+	if (fd > 0)
+		(void)close(fd);
 }

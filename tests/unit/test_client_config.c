@@ -204,6 +204,58 @@ test_poll_delay(void **state)
 }
 
 static void
+test_prompt_delay(void **state)
+{
+	struct ag_resp	 r;
+	long		 prev, ms;
+	int		 i;
+
+	(void)state;
+	ag_resp_init(&r);
+	/* No Retry-After: 10 ms, doubled each poll, never above 2 s. */
+	assert_int_equal(ag_acme_prompt_delay(&r, 0), 10);
+	assert_int_equal(ag_acme_prompt_delay(&r, 1), 20);
+	assert_int_equal(ag_acme_prompt_delay(&r, 2), 40);
+	assert_int_equal(ag_acme_prompt_delay(&r, 7), 1280);
+	assert_int_equal(ag_acme_prompt_delay(&r, 8), 2000);
+	assert_int_equal(ag_acme_prompt_delay(&r, 1000), 2000);
+	/* Negative attempts are treated as the first. */
+	assert_int_equal(ag_acme_prompt_delay(&r, -5), 10);
+	/* The schedule never shrinks and never passes its cap. */
+	prev = 0;
+	for (i = 0; i < 64; i++) {
+		ms = ag_acme_prompt_delay(&r, i);
+		assert_true(ms >= prev);
+		assert_true(ms <= 2000);
+		prev = ms;
+	}
+	/* Retry-After: 0 s still waits the 10 ms floor, never less. */
+	r.retry_after = 0;
+	assert_int_equal(ag_acme_prompt_delay(&r, 0), 10);
+	assert_int_equal(ag_acme_prompt_delay(&r, 20), 10);
+	/* 1 s: doubling stops at 1000 ms, not at the next power. */
+	r.retry_after = 1;
+	assert_int_equal(ag_acme_prompt_delay(&r, 0), 10);
+	assert_int_equal(ag_acme_prompt_delay(&r, 6), 640);
+	assert_int_equal(ag_acme_prompt_delay(&r, 7), 1000);
+	assert_int_equal(ag_acme_prompt_delay(&r, 30), 1000);
+	/* 5 s: above the 2 s of no Retry-After, reached by doubling. */
+	r.retry_after = 5;
+	assert_int_equal(ag_acme_prompt_delay(&r, 8), 2560);
+	assert_int_equal(ag_acme_prompt_delay(&r, 9), 5000);
+	assert_int_equal(ag_acme_prompt_delay(&r, 99), 5000);
+	/* A Retry-After beyond 30 s is capped at 30 s. */
+	r.retry_after = 86400 * 365;
+	assert_int_equal(ag_acme_prompt_delay(&r, 0), 10);
+	assert_int_equal(ag_acme_prompt_delay(&r, 11), 20480);
+	assert_int_equal(ag_acme_prompt_delay(&r, 12), 30000);
+	assert_int_equal(ag_acme_prompt_delay(&r, 1000), 30000);
+	for (i = 0; i < 64; i++)
+		assert_true(ag_acme_prompt_delay(&r, i) <= 30000);
+	ag_resp_done(&r);
+}
+
+static void
 test_problem_message(void **state)
 {
 	struct ag_resp	 r;
@@ -311,6 +363,7 @@ main(void)
 		cmocka_unit_test(test_state_default),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_poll_delay),
+		cmocka_unit_test(test_prompt_delay),
 		cmocka_unit_test(test_problem_message),
 		cmocka_unit_test(test_solver_conf),
 	};
