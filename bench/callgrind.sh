@@ -6,13 +6,16 @@
 # usage: bench/callgrind.sh [COUNT]     (default 20 issuances)
 #
 # Two runs of `anvil-ca serve` under callgrind, each on a fresh state:
-#   1. start, answer the directory once, stop: the startup and shutdown
-#      instructions;
-#   2. start, anvil-load --count COUNT --concurrency 1, stop.
-# Ir per issuance = (Ir of run 2 - Ir of run 1) / COUNT.  Run 2 also holds
-# one newAccount (1/COUNT of an account per issuance) and the polls the
-# load made (printed: the server's Retry-After makes them one per
-# authorization when validation ends within it, so the count is stable).
+#   1. start, anvil-load --count WARM --concurrency 1, stop: startup,
+#      shutdown, one newAccount and the one-time costs of the first
+#      issuances (each VA thread's first lookup starts libunbound's
+#      background worker, which seeds two Yarrow generators: ~19 M Ir per
+#      thread, once);
+#   2. the same with --count WARM+COUNT.
+# Ir per issuance = (Ir of run 2 - Ir of run 1) / COUNT: the steady state.
+# WARM (default 8) must reach every VA thread (4 by default).  The polls
+# of both runs are printed (the driver polls once the validation request
+# has reached its responder, so there is about one per issuance).
 # BUILD (default build-bench) gives the binaries; the profile files are
 # kept in the printed directory for callgrind_annotate.
 set -euo pipefail
@@ -30,6 +33,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 ANVIL_CA=$BUILD/server/anvil-ca
 LOAD=$BUILD/bench/anvil-load
 COUNT=${1:-20}
+: "${WARM:=8}"
 [ -x "$ANVIL_CA" ] && [ -x "$LOAD" ] || die "build $BUILD first"
 command -v valgrind >/dev/null || die "valgrind is not installed"
 
@@ -80,24 +84,32 @@ stop_cg() {
 	[ -n "$IR" ] || die "no total in $TEST_TMP/callgrind.$1"
 }
 
-serve_cg startup
-stop_cg startup
-ir_start=$IR
+# run_load N - N issuances at concurrency 1 against DIR_URL; prints the
+# polls made.
+run_load() {
+	"$LOAD" --directory "$DIR_URL" --ca-bundle "$TEST_TMP/root.pem" \
+	    --http01-port "$HTTP01_PORT" --count "$1" --concurrency 1 --json \
+	    >"$TEST_TMP/load-$1.json" 2>"$TEST_TMP/load-$1.err" ||
+	    die "anvil-load failed: $(head -c 400 "$TEST_TMP/load-$1.json")"
+	[ "$(jq .issuances "$TEST_TMP/load-$1.json")" -eq "$1" ] ||
+	    die "only $(jq .issuances "$TEST_TMP/load-$1.json") of $1 issued"
+	jq .polls "$TEST_TMP/load-$1.json"
+}
+
+serve_cg warm
+polls_warm=$(run_load "$WARM")
+stop_cg warm
+ir_warm=$IR
 
 serve_cg load
-"$LOAD" --directory "$DIR_URL" --ca-bundle "$TEST_TMP/root.pem" \
-    --http01-port "$HTTP01_PORT" --count "$COUNT" --concurrency 1 --json \
-    >"$TEST_TMP/load.json" 2>"$TEST_TMP/load.err" ||
-    die "anvil-load failed: $(head -c 400 "$TEST_TMP/load.json")"
+polls_load=$(run_load "$((WARM + COUNT))")
 stop_cg load
 ir_load=$IR
 
-issued=$(jq .issuances "$TEST_TMP/load.json")
-polls=$(jq .polls "$TEST_TMP/load.json")
-[ "$issued" -eq "$COUNT" ] || die "only $issued of $COUNT issued"
-awk -v s="$ir_start" -v l="$ir_load" -v n="$COUNT" -v p="$polls" 'BEGIN {
-	printf "startup-only run: %d Ir\n", s
-	printf "with %d issuances (%d polls): %d Ir\n", n, p, l
+awk -v s="$ir_warm" -v l="$ir_load" -v w="$WARM" -v n="$COUNT" \
+    -v ps="$polls_warm" -v pl="$polls_load" 'BEGIN {
+	printf "warm-up run (%d issuances, %d polls): %d Ir\n", w, ps, s
+	printf "with %d more issuances (%d polls): %d Ir\n", n, pl, l
 	printf "anvil-ca: %.0f instructions per issuance\n", (l - s) / n
 }'
 log "profiles in $TEST_TMP (callgrind_annotate $TEST_TMP/callgrind.load)"

@@ -7,6 +7,12 @@
  * nonce redeemed -> key found (jwk or kid) -> signature verified -> url
  * checked -> handler.  Any failure on the way is a problem document and
  * leaves state as it was (a redeemed nonce is spent either way).
+ *
+ * Group commit: an ACME POST joins the store batch of the current pass of
+ * the event loop (front_batch_join); its answer is held until a timer of
+ * 0, which runs after the pass, has committed the batch (one fsync for
+ * every request of the pass), then sent; if the commit fails, every held
+ * answer becomes a serverInternal problem.
  */
 #include <ctype.h>
 #include <netinet/in.h>
@@ -30,6 +36,7 @@
 #include "anvil/anvil.h"
 #include "keycache.h"
 #include "nonce.h"
+#include "revoc.h"
 #include "server.h"
 #include "signer.h"
 #include "store.h"
@@ -39,6 +46,19 @@
 #define EVHTTP_MAX_BODY	(1024 * 1024)
 #define MAX_HEADERS	(16 * 1024)
 #define MAX_HOST_LEN	255
+
+/* An answer waiting for the batch's commit: headers are set on ev, the
+ * body is in its output buffer. */
+struct held {
+	struct evhttp_request	*ev;
+	int			 status;
+};
+
+struct batch {
+	struct event	*flush;		/* timer of 0: commits, then sends */
+	struct held	*v;		/* held answers; owned */
+	size_t		 n, cap;
+};
 
 int64_t
 now_s(void)
@@ -138,21 +158,75 @@ reason_of(int status)
 	}
 }
 
+static void on_flush(evutil_socket_t, short, void *);
+
+/*
+ * Holds r's answer until the batch commits.  Returns 0, or ANVIL_ENOMEM
+ * (then the caller answers at once with an error).
+ */
+static int
+hold(struct req *r, int status)
+{
+	struct batch	*b = r->srv->batch;
+	struct held	*v;
+	size_t		 cap;
+
+	if (b->n == b->cap) {
+		cap = b->cap == 0 ? 64 : b->cap * 2;
+		v = reallocarray(b->v, cap, sizeof(*v));
+		if (v == NULL)
+			return ANVIL_ENOMEM;
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n].ev = r->ev;
+	b->v[b->n].status = status;
+	b->n++;
+	return 0;
+}
+
+/* Replaces a held answer by a serverInternal problem (its writes were not
+ * committed), with a fresh nonce, and sends it. */
+static void
+send_failed(struct server *srv, struct evhttp_request *ev)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
+	struct evbuffer *o = evhttp_request_get_output_buffer(ev);
+	char nonce[NONCE_LEN + 1];
+
+	evhttp_clear_headers(h);
+	(void)evbuffer_drain(o, evbuffer_get_length(o));
+	if (nonce_issue(srv->nonces, nonce) == 0)
+		evhttp_add_header(h, "Replay-Nonce", nonce);
+	evhttp_add_header(h, "Content-Type", "application/problem+json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Server", "anvil-ca");
+	(void)evbuffer_add_printf(o, "{\"type\":\"" ANVIL_PROBLEM_NS
+	    "serverInternal\",\"detail\":\"the database did not commit\","
+	    "\"status\":500}");
+	evhttp_send_reply(ev, 500, reason_of(500), NULL);
+}
+
 void
 reply_raw(struct req *r, int status, const char *ctype, const char *body,
     size_t len)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-	struct evbuffer *b = evbuffer_new();
+	struct evbuffer *b = evhttp_request_get_output_buffer(r->ev);
 
 	common_headers(r);
 	if (ctype != NULL)
 		evhttp_add_header(h, "Content-Type", ctype);
-	if (b != NULL && len > 0 && evbuffer_add(b, body, len) != 0)
-		evbuffer_drain(b, evbuffer_get_length(b));
-	evhttp_send_reply(r->ev, status, reason_of(status), b);
-	if (b != NULL)
-		evbuffer_free(b);
+	if (len > 0 && evbuffer_add(b, body, len) != 0)
+		(void)evbuffer_drain(b, evbuffer_get_length(b));
+	if (r->batched && store_batch_open(r->srv->store)) {
+		if (hold(r, status) == 0)
+			return;
+		/* Not sent as a success: its writes may yet commit. */
+		send_failed(r->srv, r->ev);
+		return;
+	}
+	evhttp_send_reply(r->ev, status, reason_of(status), NULL);
 }
 
 static void
@@ -605,6 +679,9 @@ dispatch(struct evhttp_request *ev, void *arg)
 			    "use POST or POST-as-GET");
 			return;
 		}
+		/* Its writes join this pass's batch (or, if that cannot
+		 * open, commit on their own). */
+		r.batched = front_batch_join(srv) == 0;
 		if (authenticate(&r, routes[i].rule) == 0)
 			routes[i].fn(&r);
 		req_done(&r);
@@ -706,6 +783,12 @@ front_start(struct server *srv)
 	int port = 0, one = 1, rc;
 	evutil_socket_t fd;
 
+	srv->batch = calloc(1, sizeof(*srv->batch));
+	if (srv->batch == NULL)
+		return ANVIL_ENOMEM;
+	srv->batch->flush = evtimer_new(srv->base, on_flush, srv);
+	if (srv->batch->flush == NULL)
+		return ANVIL_ENOMEM;
 	rc = tls_setup(srv);
 	if (rc != 0)
 		return rc;
@@ -744,9 +827,75 @@ front_start(struct server *srv)
 	return 0;
 }
 
+/* The flush timer: the pass is over. */
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	front_batch_flush(arg);
+}
+
+int
+front_batch_join(struct server *srv)
+{
+	struct timeval zero = { 0, 0 };
+	int rc;
+
+	if (srv->batch == NULL || srv->store == NULL)
+		return ANVIL_EINVAL;
+	if (store_batch_open(srv->store))
+		return 0;
+	rc = store_batch_begin(srv->store);
+	if (rc != 0)
+		return rc;
+	if (evtimer_add(srv->batch->flush, &zero) != 0) {
+		(void)store_batch_commit(srv->store);
+		return ANVIL_EIO;
+	}
+	return 0;
+}
+
+void
+front_batch_flush(struct server *srv)
+{
+	struct batch *b = srv->batch;
+	size_t i;
+	int rc = 0;
+
+	if (b == NULL)
+		return;
+	if (store_batch_open(srv->store))
+		rc = store_batch_commit(srv->store);
+	if (rc != 0)
+		fprintf(stderr, "anvil-ca: group commit failed (%s): %zu "
+		    "answers become serverInternal\n", anvil_strerror(rc),
+		    b->n);
+	for (i = 0; i < b->n; i++) {
+		if (rc == 0)
+			evhttp_send_reply(b->v[i].ev, b->v[i].status,
+			    reason_of(b->v[i].status), NULL);
+		else
+			send_failed(srv, b->v[i].ev);
+	}
+	b->n = 0;
+	if (srv->kick_after_commit) {
+		srv->kick_after_commit = false;
+		revoc_kick(srv);
+	}
+}
+
 void
 front_stop(struct server *srv)
 {
+	if (srv->batch != NULL) {
+		front_batch_flush(srv);
+		if (srv->batch->flush != NULL)
+			event_free(srv->batch->flush);
+		free(srv->batch->v);
+		free(srv->batch);
+		srv->batch = NULL;
+	}
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
 	srv->http = NULL;

@@ -201,6 +201,8 @@ ra_validation_done(const struct va_result *res, void *arg)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
+	/* Joins the pass's batch: committed with the requests' writes. */
+	(void)front_batch_join(srv);
 	rc = store_authz_get_by_chall(srv->store, res->chall_id, &a, &idx);
 	if (rc != 0) {
 		fprintf(stderr, "anvil-ca: validation result for unknown "

@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include "anvil/anvil.h"
 #include "ra.h"
@@ -363,6 +367,308 @@ csr_key_ok(EVP_PKEY *k)
 	return false;
 }
 
+/*
+ * Whether the CSR's key k is the account's key (§11.1).  r->key is the
+ * account key that signed the request (kid): comparing the keys
+ * themselves is the same test as comparing their thumbprints, without
+ * building a JWK; when OpenSSL cannot compare them, the thumbprints are
+ * compared (*csr_jwk gets the JWK, freed by the caller).
+ */
+static bool
+csr_is_acct_key(const struct req *r, EVP_PKEY *k, struct anvil_jwk **csr_jwk)
+{
+	EVP_PKEY *acct = r->key != NULL ? anvil_jwk_pkey(r->key) : NULL;
+	int eq;
+
+	if (acct != NULL) {
+		eq = EVP_PKEY_eq(k, acct);
+		if (eq == 1)
+			return true;
+		if (eq == 0 || EVP_PKEY_get_base_id(k) !=
+		    EVP_PKEY_get_base_id(acct))
+			return false;
+		ERR_clear_error();
+	}
+	if (anvil_jwk_from_pkey(k, csr_jwk) != 0)
+		return true;	/* refused: cannot tell */
+	return strcmp(anvil_jwk_thumbprint(*csr_jwk), r->acct.thumbprint) == 0;
+}
+
+static int spki_blocked(struct server *, const uint8_t *, size_t, char[64]);
+
+/*
+ * Whether the CSR's key was blocked as compromised: 1 if blocked, 0 if
+ * not, or an error.  The blocked list holds the SHA-256 of the SPKI DER
+ * of the revoked leaf, which is the CSR's SPKI as sent (the signer copies
+ * it).  For an EC key on a named curve with an uncompressed point, the
+ * CSR's SPKI DER is also what i2d_PUBKEY() would write, so it is hashed
+ * as it stands; any other key goes through revoc_key_blocked(), which
+ * encodes the key in its canonical form (a compressed point would
+ * otherwise hash differently from the same key uncompressed).
+ */
+static int
+csr_key_blocked(struct server *srv, X509_REQ *csr)
+{
+	X509_PUBKEY *pub = X509_REQ_get_X509_PUBKEY(csr);
+	ASN1_OBJECT *alg = NULL;
+	X509_ALGOR *pa = NULL;
+	const unsigned char *pk = NULL;
+	unsigned char *spki = NULL;
+	int pklen = 0, ptype = 0, len, rc;
+	const void *pval = NULL;
+
+	if (pub == NULL ||
+	    !X509_PUBKEY_get0_param(&alg, &pk, &pklen, &pa, pub) ||
+	    OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey)
+		return revoc_key_blocked(srv, X509_REQ_get0_pubkey(csr));
+	X509_ALGOR_get0(NULL, &ptype, &pval, pa);
+	if (ptype != V_ASN1_OBJECT || pval == NULL || pklen < 1 ||
+	    pk[0] != POINT_CONVERSION_UNCOMPRESSED)
+		return revoc_key_blocked(srv, X509_REQ_get0_pubkey(csr));
+	len = i2d_X509_PUBKEY(pub, &spki);
+	if (len <= 0) {
+		ERR_clear_error();
+		return ANVIL_ECRYPTO;
+	}
+	rc = spki_blocked(srv, spki, (size_t)len, NULL);
+	OPENSSL_free(spki);
+	return rc;
+}
+
+/*
+ * The CSR checks of finalize, in two ways.  The signer re-checks the CSR
+ * from its DER before signing (signer_issue: it parses it, verifies its
+ * signature, compares its names with the order's and applies the key
+ * policy), so the RA need only make the checks the signer cannot: the key
+ * is not the account's (§11.1) and is not blocked as compromised.  On
+ * OpenSSL 3.0, d2i_X509_REQ costs ~300 us (the key goes through the
+ * provider decoders): csr_quick() reads the SubjectPublicKeyInfo from the
+ * DER instead, for the common case of an EC key in its canonical form;
+ * anything else goes through csr_full(), the checks on the parsed CSR.
+ * Both answer the request on refusal and return -1; 0 lets it go on.
+ */
+#define CSR_SLOW	1
+
+/* The SPKI DER of P-256 and P-384 keys on their named curve, point
+ * uncompressed: a fixed prefix and the point's coordinates.  This is what
+ * i2d_PUBKEY() writes for these keys. */
+static const uint8_t spki_p256[] = {
+	0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+	0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+	0x07, 0x03, 0x42, 0x00, 0x04
+};
+static const uint8_t spki_p384[] = {
+	0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+	0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62,
+	0x00, 0x04
+};
+
+/*
+ * Reads one DER header at *p (before end) with tag: sets *ret_len to the
+ * content's length and returns the content, or NULL if it is not there.
+ */
+static const uint8_t *
+der_enter(const uint8_t *p, const uint8_t *end, uint8_t tag, size_t *ret_len)
+{
+	size_t len, n, i;
+
+	if (end - p < 2 || p[0] != tag)
+		return NULL;
+	if (p[1] < 0x80) {
+		len = p[1];
+		p += 2;
+	} else {
+		n = p[1] & 0x7f;
+		if (n == 0 || n > 2 || (size_t)(end - p) < 2 + n)
+			return NULL;
+		for (len = 0, i = 0; i < n; i++)
+			len = len << 8 | p[2 + i];
+		p += 2 + n;
+	}
+	if ((size_t)(end - p) < len)
+		return NULL;
+	*ret_len = len;
+	return p;
+}
+
+/*
+ * Finds the CSR's SubjectPublicKeyInfo: CertificationRequest SEQUENCE >
+ * CertificationRequestInfo SEQUENCE > version INTEGER, subject SEQUENCE,
+ * then the SPKI.  Sets *ret_spki to its first byte (inside der) and
+ * returns true when it is a P-256 or P-384 key in the form of spki_p256 /
+ * spki_p384, with *ret_len its length.
+ */
+static bool
+csr_ec_spki(const uint8_t *der, size_t der_len, const uint8_t **ret_spki,
+    size_t *ret_len)
+{
+	const uint8_t *end = der + der_len, *p;
+	size_t len;
+
+	p = der_enter(der, end, 0x30, &len);
+	if (p == NULL || p + len != end)
+		return false;
+	p = der_enter(p, end, 0x30, &len);		/* info */
+	if (p == NULL)
+		return false;
+	end = p + len;
+	p = der_enter(p, end, 0x02, &len);		/* version */
+	if (p == NULL)
+		return false;
+	p = der_enter(p + len, end, 0x30, &len);	/* subject */
+	if (p == NULL)
+		return false;
+	p += len;
+	if ((size_t)(end - p) >= sizeof(spki_p256) + 64 &&
+	    memcmp(p, spki_p256, sizeof(spki_p256)) == 0)
+		len = sizeof(spki_p256) + 64;
+	else if ((size_t)(end - p) >= sizeof(spki_p384) + 96 &&
+	    memcmp(p, spki_p384, sizeof(spki_p384)) == 0)
+		len = sizeof(spki_p384) + 96;
+	else
+		return false;
+	*ret_spki = p;
+	*ret_len = len;
+	return true;
+}
+
+/*
+ * Whether the EC point (uncompressed, 0x04 first) is the account key's.
+ * Returns 1, 0, or -1 when the account key cannot be read.
+ */
+static int
+point_is_acct_key(const struct req *r, const uint8_t *point, size_t len)
+{
+	EVP_PKEY *acct = r->key != NULL ? anvil_jwk_pkey(r->key) : NULL;
+	uint8_t buf[160];
+	size_t n = 0;
+
+	if (acct == NULL)
+		return -1;
+	if (EVP_PKEY_get_base_id(acct) != EVP_PKEY_EC)
+		return 0;
+	if (EVP_PKEY_get_octet_string_param(acct,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buf, sizeof(buf), &n) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	return n == len && memcmp(buf, point, len) == 0;
+}
+
+/* Looks up the SHA-256 of an SPKI DER in the blocked keys: 1 blocked, 0
+ * not, or an error.  The hash (base64url, as sign_resp.spki_hash) is left
+ * in hash when not NULL. */
+static int
+spki_blocked(struct server *srv, const uint8_t *spki, size_t len,
+    char hash[64])
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	char buf[64];
+
+	if (hash == NULL)
+		hash = buf;
+	if (SHA256(spki, len, md) == NULL)
+		return ANVIL_ECRYPTO;
+	(void)anvil_b64url_encode_to(hash, md, sizeof(md));
+	return store_key_blocked(srv->store, hash);
+}
+
+/* Answers a refusal of the blocked-key check (rc from spki_blocked). */
+static void
+reply_blocked(struct req *r, int rc)
+{
+	reply_problem(r, rc == 1 ? ANVIL_PROB_BAD_PUBLIC_KEY :
+	    ANVIL_PROB_SERVER_INTERNAL, 0, rc == 1 ?
+	    "CSR key was revoked as compromised" :
+	    "could not check the CSR key");
+}
+
+/*
+ * The checks without parsing: 0, -1 (answered), or CSR_SLOW when the
+ * CSR is not of the common form.  On 0, spki_hash holds the hash of the
+ * key these checks were made on: the caller must see the signer certify
+ * that same key (sign_resp.spki_hash), since only the signer parses the
+ * CSR with OpenSSL and a crafted CSR must not show one key here and
+ * another there.
+ */
+static int
+csr_quick(struct req *r, const uint8_t *der, size_t der_len,
+    char spki_hash[64])
+{
+	const uint8_t *spki = NULL;
+	size_t len = 0, plen;
+	int rc;
+
+	if (!csr_ec_spki(der, der_len, &spki, &len))
+		return CSR_SLOW;
+	plen = len == sizeof(spki_p256) + 64 ? 65 : 97;
+	rc = point_is_acct_key(r, spki + len - plen, plen);
+	if (rc < 0)
+		return CSR_SLOW;
+	if (rc == 1) {
+		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
+		    "CSR key must not be the account key");
+		return -1;
+	}
+	rc = spki_blocked(r->srv, spki, len, spki_hash);
+	if (rc != 0) {
+		reply_blocked(r, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* The checks on the parsed CSR, for any other CSR: 0 or -1 (answered). */
+static int
+csr_full(struct req *r, const struct order *o, const uint8_t *der,
+    size_t der_len)
+{
+	struct anvil_jwk *csr_jwk = NULL;
+	X509_REQ *csr = NULL;
+	char **names = NULL;
+	int rc, ret = -1;
+
+	/* The signature is verified once, by the signer (signer_issue
+	 * refuses a CSR whose signature does not verify: badCSR); until
+	 * then the CSR only feeds checks that can refuse it. */
+	if (anvil_csr_parse(der, der_len, &csr) != 0) {
+		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
+		    "CSR does not parse");
+		goto out;
+	}
+	if (anvil_csr_names(csr, ANVIL_MAX_IDENTIFIERS, &names) != 0) {
+		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
+		    "CSR names are not all valid DNS names");
+		goto out;
+	}
+	if (!same_names(names, o->names, o->n_names)) {
+		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
+		    "CSR names differ from the order's identifiers");
+		goto out;
+	}
+	if (!csr_key_ok(X509_REQ_get0_pubkey(csr))) {
+		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
+		    "CSR key must be RSA 2048-4096 or ECDSA P-256/P-384");
+		goto out;
+	}
+	if (csr_is_acct_key(r, X509_REQ_get0_pubkey(csr), &csr_jwk)) {
+		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
+		    "CSR key must not be the account key");
+		goto out;
+	}
+	rc = csr_key_blocked(r->srv, csr);
+	if (rc != 0) {
+		reply_blocked(r, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	anvil_jwk_free(csr_jwk);
+	anvil_strv_free(names);
+	X509_REQ_free(csr);
+	return ret;
+}
+
 void
 ra_finalize(struct req *r)
 {
@@ -370,11 +676,9 @@ ra_finalize(struct req *r)
 	struct cert c;
 	struct sign_req sr;
 	struct sign_resp sp;
-	struct anvil_jwk *csr_jwk = NULL;
-	X509_REQ *csr = NULL;
 	uint8_t *der = NULL;
 	size_t der_len = 0;
-	char **names = NULL, url[400];
+	char url[400], quick_hash[64] = "";
 	const char *csr_b64;
 	json_t *names_json = NULL;
 	int64_t now = now_s();
@@ -412,41 +716,13 @@ ra_finalize(struct req *r)
 		    ANVIL_MAX_CSR_DER);
 		goto out;
 	}
-	if (anvil_csr_parse(der, der_len, &csr) != 0 ||
-	    anvil_csr_verify(csr) != 0) {
-		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
-		    "CSR does not parse or its signature does not verify");
-		goto out;
+	rc = csr_quick(r, der, der_len, quick_hash);
+	if (rc == CSR_SLOW) {
+		quick_hash[0] = '\0';
+		rc = csr_full(r, &o, der, der_len);
 	}
-	if (anvil_csr_names(csr, ANVIL_MAX_IDENTIFIERS, &names) != 0) {
-		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
-		    "CSR names are not all valid DNS names");
+	if (rc != 0)
 		goto out;
-	}
-	if (!same_names(names, o.names, o.n_names)) {
-		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
-		    "CSR names differ from the order's identifiers");
-		goto out;
-	}
-	if (!csr_key_ok(X509_REQ_get0_pubkey(csr))) {
-		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
-		    "CSR key must be RSA 2048-4096 or ECDSA P-256/P-384");
-		goto out;
-	}
-	if (anvil_jwk_from_pkey(X509_REQ_get0_pubkey(csr), &csr_jwk) != 0 ||
-	    strcmp(anvil_jwk_thumbprint(csr_jwk), r->acct.thumbprint) == 0) {
-		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
-		    "CSR key must not be the account key");
-		goto out;
-	}
-	rc = revoc_key_blocked(r->srv, X509_REQ_get0_pubkey(csr));
-	if (rc != 0) {
-		reply_problem(r, rc == 1 ? ANVIL_PROB_BAD_PUBLIC_KEY :
-		    ANVIL_PROB_SERVER_INTERNAL, 0, rc == 1 ?
-		    "CSR key was revoked as compromised" :
-		    "could not check the CSR key");
-		goto out;
-	}
 	memset(&sr, 0, sizeof(sr));
 	sr.csr_der = der;
 	sr.csr_len = der_len;
@@ -464,6 +740,14 @@ ra_finalize(struct req *r)
 	if (rc != 0) {
 		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
 		    "could not issue: %s", anvil_strerror(rc));
+		goto out;
+	}
+	/* The quick checks must have looked at the key that was certified;
+	 * otherwise the certificate is dropped, never stored or sent. */
+	if (quick_hash[0] != '\0' && (sp.spki_hash == NULL ||
+	    strcmp(quick_hash, sp.spki_hash) != 0)) {
+		reply_problem(r, ANVIL_PROB_BAD_CSR, 0,
+		    "CSR public key is not in canonical DER form");
 		goto out;
 	}
 	names_json = json_array();
@@ -514,9 +798,6 @@ out:
 	sign_resp_clear(&sp);
 	cert_clear(&c);
 	order_clear(&o);
-	anvil_jwk_free(csr_jwk);
-	anvil_strv_free(names);
-	X509_REQ_free(csr);
 	free(der);
 }
 

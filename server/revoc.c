@@ -911,6 +911,12 @@ revoc_kick(struct server *srv)
 
 	if (rv == NULL)
 		return;
+	if (store_batch_open(srv->store)) {
+		/* The worker reads through its own connection: it would not
+		 * see the batch before its commit (front_batch_flush). */
+		srv->kick_after_commit = true;
+		return;
+	}
 	(void)pthread_mutex_lock(&rv->lock);
 	rv->kicked = 1;
 	(void)pthread_cond_signal(&rv->cond);
@@ -979,6 +985,10 @@ revoc_ocsp_now(struct server *srv, const char *serial,
 		return rc;
 	rc = ocsp_make(srv->store, srv->signer, srv->cfg.ocsp_lifetime,
 	    serial, now_s(), &o);
+	/* A cached response: it joins the batch (no fsync of its own); the
+	 * answer, signed, does not depend on it. */
+	if (rc == 0)
+		(void)front_batch_join(srv);
 	if (rc == 0)
 		rc = store_ocsp_put(srv->store, &o);
 	if (rc != 0) {

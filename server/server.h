@@ -46,6 +46,9 @@ struct server {
 	char			 pub_base[300];	/* its URL prefix in use */
 	struct revoc		*revoc;		/* revocation worker
 						   (revoc.c) */
+	struct batch		*batch;		/* group commit (front.c) */
+	bool			 kick_after_commit;	/* revoc_kick()
+						   waits for the batch */
 };
 
 /* Resource paths, after the base URL. */
@@ -81,6 +84,8 @@ struct req {
 	json_t			*payload;	/* JSON object or NULL; owned */
 	int			 retry_after;	/* seconds, -1 for none */
 	char			 link_up[400];	/* Link rel="up" or "" */
+	bool			 batched;	/* its writes are in the batch:
+						   the answer waits for it */
 };
 
 /* Answers the request with a JSON body (taking the reference on body),
@@ -140,5 +145,16 @@ json_t *render_chall(const struct req *r, const struct chall *c,
 /* Front lifecycle (front.c). */
 int front_start(struct server *srv);
 void front_stop(struct server *srv);
+
+/*
+ * Group commit (front.c, docs/internals/store.md): the loop thread's
+ * writes go into one store batch per pass of the event loop; a timer of 0
+ * commits it (one fsync) and only then sends the answers of the requests
+ * that joined it.  front_batch_join() opens the batch if none is open
+ * (0, or an error: the caller's writes then commit on their own);
+ * front_batch_flush() commits it now (at shutdown).
+ */
+int front_batch_join(struct server *srv);
+void front_batch_flush(struct server *srv);
 
 #endif

@@ -804,43 +804,75 @@ out:
 	return rc;
 }
 
+/*
+ * Whether der[0..len) has a certificate's outer shape: one DER SEQUENCE
+ * spanning exactly len bytes, whose contents open with another SEQUENCE
+ * (the TBSCertificate).  The bytes are our own (the store's), so this
+ * guards against a truncated or mixed-up row, not an attacker.
+ */
+static int
+cert_shaped(const uint8_t *der, size_t len)
+{
+	size_t	 hdr, body, n, i;
+
+	if (len < 2 || der[0] != 0x30)
+		return 0;
+	if (der[1] < 0x80) {
+		hdr = 2;
+		body = der[1];
+	} else {
+		n = der[1] & 0x7f;
+		if (n == 0 || n > 3 || len < 2 + n || der[2] == 0)
+			return 0;
+		for (body = 0, i = 0; i < n; i++)
+			body = body << 8 | der[2 + i];
+		hdr = 2 + n;
+	}
+	return body == len - hdr && body >= 2 && der[hdr] == 0x30;
+}
+
+#define PEM_CERT_BEGIN	"-----BEGIN CERTIFICATE-----\n"
+#define PEM_CERT_END	"-----END CERTIFICATE-----\n"
+
+/*
+ * The leaf's PEM is the base64 of its DER in lines of 64 (RFC 7468 §2):
+ * nothing needs decoding, so the DER is only checked for its shape.
+ */
 int
 signer_chain_for(const struct signer *s, const uint8_t *der, size_t len,
     char **ret)
 {
-	const unsigned char	*p = der;
-	X509			*x = NULL;
-	char			*leaf = NULL, *out = NULL;
-	size_t			 a, b;
-	int			 rc = ANVIL_ECERT;
+	char	*out = NULL, *p;
+	size_t	 b64, lines, chain, total, off, n;
 
 	if (s == NULL || der == NULL || ret == NULL)
 		return ANVIL_EINVAL;
-	if (len == 0 || len > LEAF_DER_MAX)
-		goto out;
-	x = d2i_X509(NULL, &p, (long)len);
-	if (x == NULL || p != der + len)
-		goto out;
-	rc = signer__cert_pem(x, &leaf);
-	if (rc != 0)
-		goto out;
-	a = strlen(leaf);
-	b = strlen(s->chain_pem);
-	out = malloc(a + b + 1);
-	if (out == NULL) {
-		rc = ANVIL_ENOMEM;
-		goto out;
+	*ret = NULL;
+	if (len == 0 || len > LEAF_DER_MAX || !cert_shaped(der, len))
+		return ANVIL_ECERT;
+	b64 = 4 * ((len + 2) / 3);
+	lines = (b64 + 63) / 64;
+	chain = strlen(s->chain_pem);
+	total = strlen(PEM_CERT_BEGIN) + b64 + lines + strlen(PEM_CERT_END) +
+	    chain + 1;
+	out = malloc(total);
+	if (out == NULL)
+		return ANVIL_ENOMEM;
+	p = out;
+	memcpy(p, PEM_CERT_BEGIN, strlen(PEM_CERT_BEGIN));
+	p += strlen(PEM_CERT_BEGIN);
+	for (off = 0; off < len; off += n) {
+		/* 48 bytes make one line of 64; EVP_EncodeBlock ends it with
+		 * a NUL, overwritten by the newline. */
+		n = len - off < 48 ? len - off : 48;
+		p += EVP_EncodeBlock((unsigned char *)p, der + off, (int)n);
+		*p++ = '\n';
 	}
-	memcpy(out, leaf, a);
-	memcpy(out + a, s->chain_pem, b + 1);
+	memcpy(p, PEM_CERT_END, strlen(PEM_CERT_END));
+	p += strlen(PEM_CERT_END);
+	memcpy(p, s->chain_pem, chain + 1);
 	*ret = out;
-	rc = 0;
-out:
-	if (rc != 0)
-		ERR_clear_error();
-	X509_free(x);
-	free(leaf);
-	return rc;
+	return 0;
 }
 
 /* Builds a cRLDistributionPoints extension of one fullName URI. */

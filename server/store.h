@@ -35,6 +35,19 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
 
+/*
+ * Group commit: store_batch_begin() opens one transaction (BEGIN
+ * IMMEDIATE) that the following calls join; inside it store_begin() /
+ * store_commit() / store_rollback() become SAVEPOINT / RELEASE /
+ * ROLLBACK TO (no nesting: a second store_begin() is ANVIL_EDB), and
+ * nothing is durable until store_batch_commit() returns 0 (one fsync for
+ * all).  If it fails, no answer that depended on the batch may be sent as
+ * a success.  store_batch_open() tells whether a batch is open.
+ */
+int store_batch_begin(struct store *s);
+int store_batch_commit(struct store *s);
+bool store_batch_open(const struct store *s);
+
 /* Accounts.  Thumbprints are unique. */
 int store_acct_insert(struct store *s, const struct acct *a);
 int store_acct_get(struct store *s, const char *id, struct acct *ret);

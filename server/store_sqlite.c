@@ -40,6 +40,9 @@ enum st {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_TX_SAVEPOINT,
+	ST_TX_RELEASE,
+	ST_TX_ROLLBACK_TO,
 	ST_ACCT_INSERT,
 	ST_ACCT_GET,
 	ST_ACCT_BY_THUMB,
@@ -96,6 +99,10 @@ static const char *const st_sql[ST__MAX] = {
 	[ST_SAVEPOINT] = "SAVEPOINT store_write",
 	[ST_RELEASE] = "RELEASE store_write",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO store_write",
+	/* store_begin() inside a batch (store_batch_begin()). */
+	[ST_TX_SAVEPOINT] = "SAVEPOINT store_tx",
+	[ST_TX_RELEASE] = "RELEASE store_tx",
+	[ST_TX_ROLLBACK_TO] = "ROLLBACK TO store_tx",
 
 	[ST_ACCT_INSERT] = "INSERT INTO accounts (" ACCT_COLS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -202,6 +209,8 @@ static const char *const st_sql[ST__MAX] = {
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST__MAX];	/* prepared at open, never NULL */
+	int		 batch;		/* store_batch_begin() is open */
+	int		 in_tx;		/* store_begin() inside the batch */
 };
 
 /*
@@ -789,9 +798,73 @@ store_close(struct store *s)
 	free(s);
 }
 
+/*
+ * The batch: one transaction around many store_begin()/store_commit()
+ * pairs, committed (one fsync) by store_batch_commit().  Inside it
+ * store_begin() is a savepoint, store_commit() releases it and
+ * store_rollback() undoes only it; calls outside a pair join the batch.
+ */
+int
+store_batch_begin(struct store *s)
+{
+	if (s == NULL || s->batch || !sqlite3_get_autocommit(s->db))
+		return ANVIL_EDB;
+	if (run(s->st[ST_BEGIN]) != 0)
+		return ANVIL_EDB;
+	s->batch = 1;
+	s->in_tx = 0;
+	return 0;
+}
+
+bool
+store_batch_open(const struct store *s)
+{
+	return s != NULL && s->batch;
+}
+
+/*
+ * Commits the batch: durable when it returns 0.  On failure everything
+ * since store_batch_begin() is undone (or, if SQLite had already rolled
+ * the transaction back after an I/O error, the calls since then committed
+ * one by one: the caller must report a failure either way).  No batch is
+ * open afterwards.
+ */
+int
+store_batch_commit(struct store *s)
+{
+	int	 err = ANVIL_EDB;
+
+	if (s == NULL || !s->batch)
+		return ANVIL_EDB;
+	s->batch = 0;
+	if (s->in_tx) {
+		/* A handler left its transaction open: undo it, keep the
+		 * rest (as store_rollback() would have). */
+		(void)run(s->st[ST_TX_ROLLBACK_TO]);
+		(void)run(s->st[ST_TX_RELEASE]);
+		s->in_tx = 0;
+	}
+	if (sqlite3_get_autocommit(s->db))
+		return ANVIL_EDB;
+	if (run(s->st[ST_COMMIT]) == 0)
+		err = 0;
+	if (err != 0 && !sqlite3_get_autocommit(s->db))
+		(void)run(s->st[ST_ROLLBACK]);
+	return err;
+}
+
 int
 store_begin(struct store *s)
 {
+	if (s->batch) {
+		/* The batch lost (an I/O error rolled it back) or nested. */
+		if (s->in_tx || sqlite3_get_autocommit(s->db))
+			return ANVIL_EDB;
+		if (run(s->st[ST_TX_SAVEPOINT]) != 0)
+			return ANVIL_EDB;
+		s->in_tx = 1;
+		return 0;
+	}
 	return run(s->st[ST_BEGIN]) == 0 ? 0 : ANVIL_EDB;
 }
 
@@ -799,6 +872,19 @@ store_begin(struct store *s)
 int
 store_commit(struct store *s)
 {
+	if (s->batch) {
+		if (!s->in_tx)
+			return ANVIL_EDB;
+		s->in_tx = 0;
+		if (!sqlite3_get_autocommit(s->db) &&
+		    run(s->st[ST_TX_RELEASE]) == 0)
+			return 0;
+		if (!sqlite3_get_autocommit(s->db)) {
+			(void)run(s->st[ST_TX_ROLLBACK_TO]);
+			(void)run(s->st[ST_TX_RELEASE]);
+		}
+		return ANVIL_EDB;
+	}
 	if (run(s->st[ST_COMMIT]) == 0)
 		return 0;
 	if (!sqlite3_get_autocommit(s->db))
@@ -811,6 +897,20 @@ store_commit(struct store *s)
 int
 store_rollback(struct store *s)
 {
+	int	 err = 0;
+
+	if (s->batch) {
+		if (!s->in_tx)
+			return 0;
+		s->in_tx = 0;
+		if (sqlite3_get_autocommit(s->db))
+			return ANVIL_EDB;
+		if (run(s->st[ST_TX_ROLLBACK_TO]) != 0)
+			err = ANVIL_EDB;
+		if (run(s->st[ST_TX_RELEASE]) != 0)
+			err = ANVIL_EDB;
+		return err;
+	}
 	if (sqlite3_get_autocommit(s->db))
 		return 0;
 	return run(s->st[ST_ROLLBACK]) == 0 ? 0 : ANVIL_EDB;

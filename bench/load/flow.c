@@ -11,8 +11,13 @@
  * order until valid, POST-as-GET the certificate and check it (issuer
  * signature, key, name).
  *
- * Polling honours Retry-After (RFC 8555 §7.5.1, §7.4), capped at
- * --max-poll-wait; without it the worker polls again after --poll-ms.
+ * Polling follows RFC 8555 §7.5.1: after POSTing the challenge the worker
+ * does not poll the authorization until its own http-01 responder has
+ * served the token (the server's validation request); then it polls after
+ * LOAD_POLL_FIRST_MS, doubling the wait each time, never waiting longer
+ * than Retry-After (capped at --max-poll-wait; --poll-ms without one).
+ * Until the fetch is seen, Retry-After is the fallback wait.  Orders in
+ * processing are polled after Retry-After (§7.4), or --poll-ms.
  * A badNonce answer (§6.5) is retried with the nonce it carries, at most
  * LOAD_MAX_BADNONCE times per request.
  */
@@ -75,6 +80,9 @@ struct worker {
 	char			 keyauth[LOAD_MAX_TOKEN + ANVIL_THUMBPRINT_LEN
 				    + 2];
 	int			 published;	/* token is being served */
+	int			 served;	/* the server fetched it */
+	unsigned		 backoff_ms;	/* last authz poll wait; 0 =
+						   none since the fetch */
 	struct certkey		*cert_key;	/* borrowed from the pool */
 	double			 t_flow, t_step;
 };
@@ -101,6 +109,8 @@ static void
 unpublish(struct worker *w)
 {
 	w->published = 0;
+	w->served = 0;
+	w->backoff_ms = 0;
 	w->token[0] = '\0';
 }
 
@@ -224,26 +234,59 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		post(w, w->order_url, NULL, W_ORDER_POLL);
 }
 
+/* The longest wait before the next poll: Retry-After capped at
+ * --max-poll-wait, or --poll-ms without one. */
+static unsigned long
+poll_cap_ms(const struct bench *b, const struct http_resp *resp)
+{
+	unsigned long	 ms;
+
+	if (resp->retry_after < 0)
+		return b->poll_ms;
+	ms = (unsigned long)resp->retry_after * 1000;
+	return ms > b->max_wait_ms ? b->max_wait_ms : ms;
+}
+
+static void
+arm_timer(struct worker *w, unsigned long ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (evtimer_add(w->timer, &tv) != 0)
+		flow_error(w, "timer");
+}
+
 /* Polls again in state st after Retry-After (capped) or --poll-ms. */
 static void
 poll_later(struct worker *w, const struct http_resp *resp, enum wstate st)
 {
-	struct bench	*b = w->b;
-	struct timeval	 tv;
-	unsigned long	 ms;
-
-	b->stats.polls++;
-	if (resp->retry_after >= 0) {
-		ms = (unsigned long)resp->retry_after * 1000;
-		if (ms > b->max_wait_ms)
-			ms = b->max_wait_ms;
-	} else
-		ms = b->poll_ms;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	w->b->stats.polls++;
 	w->st = st;
-	if (evtimer_add(w->timer, &tv) != 0)
-		flow_error(w, "timer");
+	arm_timer(w, poll_cap_ms(w->b, resp));
+}
+
+/*
+ * Polls the authorization again (§7.5.1): before the server has fetched
+ * the token, after the full Retry-After (the fetch, when it comes, cuts
+ * the wait short: worker_keyauth); after it, after LOAD_POLL_FIRST_MS,
+ * doubling, at most Retry-After.
+ */
+static void
+poll_authz_later(struct worker *w, const struct http_resp *resp)
+{
+	unsigned long	 cap = poll_cap_ms(w->b, resp), ms = cap;
+
+	w->b->stats.polls++;
+	w->st = W_AUTHZ_POLL;
+	if (w->served) {
+		w->backoff_ms = w->backoff_ms == 0 ? LOAD_POLL_FIRST_MS :
+		    w->backoff_ms * 2;
+		if (w->backoff_ms < cap)
+			ms = w->backoff_ms;
+	}
+	arm_timer(w, ms);
 }
 
 /* Records the duration of the step that began at t_step. */
@@ -463,6 +506,8 @@ got_authz(struct worker *w, const struct http_resp *resp, int polled)
 			    token, anvil_jwk_thumbprint(w->jwk));
 			snprintf(w->token, sizeof(w->token), "%s", token);
 			w->published = 1;
+			w->served = 0;
+			w->backoff_ms = 0;
 			json_decref(a);
 			post(w, w->chall_url, "{}", W_CHALL);
 			return;
@@ -478,7 +523,7 @@ got_authz(struct worker *w, const struct http_resp *resp, int polled)
 	}
 	if (polled && strcmp(status, "pending") == 0) {
 		json_decref(a);
-		poll_later(w, resp, W_AUTHZ_POLL);
+		poll_authz_later(w, resp);
 		return;
 	}
 	if (strcmp(status, "invalid") == 0)
@@ -516,7 +561,7 @@ got_chall(struct worker *w, const struct http_resp *resp)
 	if (valid)
 		post(w, w->authz_url, NULL, W_AUTHZ_POLL);
 	else
-		poll_later(w, resp, W_AUTHZ_POLL);
+		poll_authz_later(w, resp);
 }
 
 static void
@@ -728,11 +773,25 @@ worker_start(struct worker *w)
 		next_flow(w);
 }
 
+/*
+ * The key authorization w publishes for token, or NULL.  Being asked is
+ * the server's validation request (§7.5.1): a worker waiting for it polls
+ * soon after, instead of after the whole Retry-After.
+ */
 const char *
-worker_keyauth(const struct worker *w, const char *token)
+worker_keyauth(struct worker *w, const char *token)
 {
 	if (!w->published || strcmp(w->token, token) != 0)
 		return NULL;
+	if (!w->served) {
+		w->served = 1;
+		w->backoff_ms = 0;
+		if (w->st == W_AUTHZ_POLL &&
+		    evtimer_pending(w->timer, NULL)) {
+			w->backoff_ms = LOAD_POLL_FIRST_MS;
+			arm_timer(w, w->backoff_ms);
+		}
+	}
 	return w->keyauth;
 }
 

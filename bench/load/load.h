@@ -29,6 +29,7 @@
 #define LOAD_MAX_NONCE		256	/* one Replay-Nonce */
 #define LOAD_MAX_TOKEN		128	/* one http-01 token */
 #define LOAD_MAX_BADNONCE	10	/* retries of one request */
+#define LOAD_POLL_FIRST_MS	5	/* first authz poll after the fetch */
 #define LOAD_IO_TIMEOUT_S	30	/* no byte for this long: fail */
 
 /* ------------------------------------------------------------------ */
@@ -189,7 +190,7 @@ void	worker_setup(struct worker *w);
 /* Starts issuing (after every worker is ready). */
 void	worker_start(struct worker *w);
 /* The key authorization for token if w has it published, else NULL. */
-const char *worker_keyauth(const struct worker *w, const char *token);
+const char *worker_keyauth(struct worker *w, const char *token);
 void	worker_free(struct worker *w);
 
 /* ------------------------------------------------------------------ */

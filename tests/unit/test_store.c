@@ -1041,6 +1041,109 @@ test_transactions(void **state)
 	assert_int_equal(store_commit(f->s), 0);
 }
 
+/*
+ * Group commit: one batch transaction, store_begin() pairs as savepoints
+ * inside it, nothing visible to another connection (nor durable) before
+ * store_batch_commit(), and a batch whose commit fails leaves nothing.
+ */
+static void
+test_batch(void **state)
+{
+	struct fx	*f = *state;
+	static char	*one[] = { "a.test", NULL };
+	static char	*links[] = { "authz-1", NULL };
+	struct store	*other = NULL;
+	struct acct	 a1, a2, a3, a4, got;
+	struct authz	 z;
+	struct order	 o, go;
+
+	/* Misuse first. */
+	assert_false(store_batch_open(f->s));
+	assert_false(store_batch_open(NULL));
+	assert_int_equal(store_batch_commit(f->s), ANVIL_EDB);
+	assert_int_equal(store_batch_begin(NULL), ANVIL_EDB);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_batch_begin(f->s), ANVIL_EDB);
+	assert_false(store_batch_open(f->s));
+	assert_int_equal(store_rollback(f->s), 0);
+
+	assert_int_equal(store_open(f->path, &other), 0);
+	mk_acct(&a1, "acct-1", "thumb-1");
+	mk_acct(&a2, "acct-2", "thumb-2");
+	mk_acct(&a3, "acct-3", "thumb-3");
+	assert_int_equal(store_batch_begin(f->s), 0);
+	assert_true(store_batch_open(f->s));
+	assert_int_equal(store_batch_begin(f->s), ANVIL_EDB);
+	assert_int_equal(store_commit(f->s), ANVIL_EDB);   /* no pair open */
+	assert_int_equal(store_rollback(f->s), 0);	   /* a no-op */
+	/* A pair that commits: released into the batch. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_begin(f->s), ANVIL_EDB);	   /* no nesting */
+	assert_int_equal(store_acct_insert(f->s, &a1), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	/* A pair that rolls back undoes itself only. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_acct_insert(f->s, &a2), 0);
+	assert_int_equal(store_rollback(f->s), 0);
+	assert_int_equal(store_acct_get(f->s, "acct-2", &got), ANVIL_ENOENT);
+	assert_int_equal(store_acct_get(f->s, "acct-1", &got), 0);
+	acct_clear(&got);
+	/* A call outside a pair joins the batch; a multi-row write too. */
+	assert_int_equal(store_acct_insert(f->s, &a3), 0);
+	mk_authz(&z, "authz-1", "acct-1", "a.test", false, AUTHZ_PENDING, 9);
+	assert_int_equal(store_authz_insert(f->s, &z), 0);
+	mk_order(&o, "order-1", "acct-1", one, 1, links, 1);
+	assert_int_equal(store_order_insert(f->s, &o), 0);
+	/* Nothing is visible to the other connection yet. */
+	assert_int_equal(store_acct_get(other, "acct-1", &got), ANVIL_ENOENT);
+	assert_int_equal(store_acct_get(other, "acct-3", &got), ANVIL_ENOENT);
+	assert_int_equal(store_batch_commit(f->s), 0);
+	assert_false(store_batch_open(f->s));
+	assert_int_equal(store_acct_get(other, "acct-1", &got), 0);
+	acct_eq(&got, &a1);
+	acct_clear(&got);
+	assert_int_equal(store_acct_get(other, "acct-3", &got), 0);
+	acct_clear(&got);
+	assert_int_equal(store_acct_get(other, "acct-2", &got), ANVIL_ENOENT);
+	assert_int_equal(store_order_get(other, "order-1", &go), 0);
+	order_clear(&go);
+
+	/* A pair left open is undone at the batch's commit; the rest
+	 * commits. */
+	mk_acct(&a4, "acct-4", "thumb-4");
+	assert_int_equal(store_batch_begin(f->s), 0);
+	assert_int_equal(store_acct_insert(f->s, &a2), 0);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_acct_insert(f->s, &a4), 0);
+	assert_int_equal(store_batch_commit(f->s), 0);
+	assert_int_equal(store_acct_get(other, "acct-2", &got), 0);
+	acct_clear(&got);
+	assert_int_equal(store_acct_get(other, "acct-4", &got), ANVIL_ENOENT);
+
+	/* A deferred constraint is checked at the batch's commit: it fails,
+	 * and the whole batch is undone, the other pairs' writes too. */
+	assert_int_equal(store_batch_begin(f->s), 0);
+	assert_int_equal(store_acct_insert(f->s, &a4), 0);
+	assert_int_equal(store_begin(f->s), 0);
+	o.status = ORDER_VALID;
+	(void)snprintf(o.cert_serial, sizeof(o.cert_serial), "77");
+	assert_int_equal(store_order_update(f->s, &o), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_batch_commit(f->s), ANVIL_EDB);
+	assert_false(store_batch_open(f->s));
+	assert_int_equal(store_acct_get(f->s, "acct-4", &got), ANVIL_ENOENT);
+	assert_int_equal(store_order_get(f->s, "order-1", &go), 0);
+	assert_int_equal(go.status, ORDER_PENDING);
+	order_clear(&go);
+	/* And the connection works as before afterwards. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_acct_insert(f->s, &a4), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_acct_get(other, "acct-4", &got), 0);
+	acct_clear(&got);
+	store_close(other);
+}
+
 /* Everything written survives a close and reopen, as a restart. */
 /*
  * Two connections in one process (the server's loop and its revocation
@@ -1162,6 +1265,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup,
 		    teardown),
