@@ -78,6 +78,8 @@ struct worker {
 	unsigned char	*force;		/* shards asked for, taken from rv */
 	int64_t		 log_done;	/* last revocation log entry done */
 	int64_t		 missing_after;	/* rowid cursor; -1 when done */
+	int64_t		 missing_end;	/* where the last scan ended */
+	int		 rescans;	/* scans from missing_end still due */
 	int64_t		 slow_at;	/* next root CRL / responder check */
 	int64_t		 pass_t0;	/* monotonic ms the pass began */
 };
@@ -103,6 +105,8 @@ struct revoc {
 	int		 locks_ready;
 	int		 stop;
 	int		 kicked;	/* a revocation: read the log */
+	int		 issued;	/* certificates stored since the last
+					   pass: their responses to sign */
 	int		 forced;	/* some force[] set */
 	unsigned char	*force;		/* shards revoc_crl_regen asked for */
 	struct signed_obj *fresh;	/* signed, not yet taken by the loop
@@ -458,6 +462,11 @@ ocsp_refresh(struct revoc *rv, int64_t now, int *ret_more)
 			return 0;
 		}
 	}
+	/* New certificates: from where the last scan ended. */
+	if (w->missing_after < 0 && w->rescans > 0) {
+		w->missing_after = w->missing_end;
+		w->rescans--;
+	}
 	while (w->missing_after >= 0) {
 		rc = store_ocsp_missing(w->store, w->missing_after,
 		    OCSP_MISSING_WINDOW, now, &v, &last);
@@ -467,8 +476,10 @@ ocsp_refresh(struct revoc *rv, int64_t now, int *ret_more)
 		v = NULL;
 		if (rc != 0)
 			return rc;
-		/* The end of the table: certificates issued from now on get
-		 * their response at issuance (revoc_cert_issued). */
+		/* The end of the table: certificates issued from now on are
+		 * looked for from here (revoc_cert_issued). */
+		if (last == w->missing_after)
+			w->missing_end = last;
 		w->missing_after = last == w->missing_after ? -1 : last;
 		if (w->missing_after >= 0 && interrupted(rv)) {
 			*ret_more = 1;
@@ -548,6 +559,11 @@ worker_main(void *arg)
 		}
 		stop = rv->stop;
 		rv->kicked = 0;
+		/* Twice: a certificate announced before its batch committed
+		 * is not visible to the first scan. */
+		if (rv->issued)
+			rv->w.rescans = 2;
+		rv->issued = 0;
 		if (rv->forced) {
 			for (s = 0; s < rv->n_shards; s++)
 				rv->w.force[s] |= rv->force[s];
@@ -888,20 +904,16 @@ revoc_stop(struct server *srv)
 void
 revoc_cert_issued(struct server *srv, const char *serial)
 {
-	struct signed_obj	 o;
-	int			 rc;
+	struct revoc	*rv = srv->revoc;
 
-	memset(&o, 0, sizeof(o));
-	if (srv->revoc == NULL || !srv->cfg.ocsp)
+	(void)serial;
+	if (rv == NULL || !srv->cfg.ocsp)
 		return;
-	rc = ocsp_make(srv->store, srv->signer, srv->cfg.ocsp_lifetime,
-	    serial, now_s(), &o);
-	if (rc == 0)
-		rc = store_ocsp_put(srv->store, &o);
-	if (rc != 0)
-		fprintf(stderr, "anvil-ca: OCSP response for %s: %s (the "
-		    "refresh will retry)\n", serial, anvil_strerror(rc));
-	signed_obj_clear(&o);
+	/* No wake-up: the worker's next tick (at most WORKER_TICK_MS)
+	 * signs what is missing, by batches, off the loop. */
+	(void)pthread_mutex_lock(&rv->lock);
+	rv->issued = 1;
+	(void)pthread_mutex_unlock(&rv->lock);
 }
 
 void

@@ -36,9 +36,10 @@ int revoc_start(struct server *srv);
  * the worker.  Accepts a server without one. */
 void revoc_stop(struct server *srv);
 
-/* Signs the first (good) OCSP response of a certificate just stored, so
- * that no request ever waits for a signature.  Failures are logged and
- * left to the refresh timer. */
+/* Tells the worker that a certificate was stored: its next tick (within
+ * a second) signs the first (good) OCSP responses of the new
+ * certificates by batches, off the loop.  A request before that gets one
+ * signed on demand (revoc_ocsp_now). */
 void revoc_cert_issued(struct server *srv, const char *serial);
 
 /* Wakes the worker to read the revocation log now (after a revocation

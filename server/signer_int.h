@@ -6,6 +6,7 @@
 #define ANVIL_SERVER_SIGNER_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -36,5 +37,16 @@ int		 signer__path(char *buf, size_t len, const char *dir,
 /* PEM of x in a new NUL-terminated string (free()).  Returns 0,
  * ANVIL_ECRYPTO or ANVIL_ENOMEM. */
 int		 signer__cert_pem(X509 *x, char **ret);
+
+/* signer_csr.c: an EC CSR (P-256 or P-384, ECDSA with SHA-2) read and
+ * its signature verified without OpenSSL's key decoders.  Returns 1 with
+ * *ret (the key left undecoded: X509_REQ_get0_pubkey must not be used),
+ * or 0 when the general path must decide (another kind of CSR, or one
+ * this path does not accept). */
+int		 signer__csr_ec(const uint8_t *der, size_t len,
+		    X509_REQ **ret);
+/* Sets pub's fields from an encoded EC SubjectPublicKeyInfo; 0 or -1. */
+int		 signer__spki_set(X509_PUBKEY *pub, const uint8_t *der,
+		    size_t len);
 
 #endif
