@@ -96,15 +96,13 @@ anvil_dns_name_check(const char *s, int wildcard_ok)
 }
 
 int
-anvil_cert_serial_hex(X509 *cert, char out[41])
+anvil_asn1_serial_hex(const ASN1_INTEGER *serial, char out[41])
 {
 	static const char	 hex[] = "0123456789abcdef";
-	const ASN1_INTEGER	*serial;
 	BIGNUM			*bn = NULL;
 	uint8_t			 bin[20];
 	int			 n, i, rc = ANVIL_ECERT;
 
-	serial = X509_get0_serialNumber(cert);
 	if (serial == NULL)
 		goto out;
 	bn = ASN1_INTEGER_to_BN(serial, NULL);
@@ -130,4 +128,10 @@ anvil_cert_serial_hex(X509 *cert, char out[41])
 out:
 	BN_free(bn);
 	return rc;
+}
+
+int
+anvil_cert_serial_hex(X509 *cert, char out[41])
+{
+	return anvil_asn1_serial_hex(X509_get0_serialNumber(cert), out);
 }

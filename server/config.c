@@ -326,3 +326,37 @@ out:
 	fclose(f);
 	return rc;
 }
+
+int
+config_split_addr(const char *s, char *addr, size_t addrlen, int *port)
+{
+	const char *colon;
+	char *end = NULL;
+	long p;
+	size_t n;
+
+	if (*s == '[') {
+		colon = strstr(s, "]:");
+		if (colon == NULL)
+			return ANVIL_EINVAL;
+		n = (size_t)(colon - s - 1);
+		if (n >= addrlen)
+			return ANVIL_EINVAL;
+		memcpy(addr, s + 1, n);
+		addr[n] = '\0';
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || (size_t)(colon - s) >= addrlen)
+			return ANVIL_EINVAL;
+		memcpy(addr, s, (size_t)(colon - s));
+		addr[colon - s] = '\0';
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || p < 0 ||
+	    p > 65535)
+		return ANVIL_EINVAL;
+	*port = (int)p;
+	return 0;
+}

@@ -75,5 +75,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen);
 int config_set(struct config *c, const char *key, const char *value,
     char *err, size_t errlen);
 void config_done(struct config *c);
+/* Splits a listen address "ADDR:PORT" or "[V6]:PORT" (port 0 lets the
+ * kernel choose).  Returns 0 or ANVIL_EINVAL. */
+int config_split_addr(const char *s, char *addr, size_t addrlen, int *port);
 
 #endif

@@ -37,6 +37,7 @@
 #include "keycache.h"
 #include "nonce.h"
 #include "revoc.h"
+#include "config.h"
 #include "server.h"
 #include "signer.h"
 #include "store.h"
@@ -740,39 +741,6 @@ tls_setup(struct server *srv)
 	return 0;
 }
 
-/* Splits "ADDR:PORT" or "[V6]:PORT". */
-static int
-split_listen(const char *s, char *addr, size_t addrlen, int *port)
-{
-	const char *colon;
-	char *end = NULL;
-	long p;
-	size_t n;
-
-	if (*s == '[') {
-		colon = strstr(s, "]:");
-		if (colon == NULL)
-			return ANVIL_EINVAL;
-		n = (size_t)(colon - s - 1);
-		if (n >= addrlen)
-			return ANVIL_EINVAL;
-		memcpy(addr, s + 1, n);
-		addr[n] = '\0';
-		colon++;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL || (size_t)(colon - s) >= addrlen)
-			return ANVIL_EINVAL;
-		memcpy(addr, s, (size_t)(colon - s));
-		addr[colon - s] = '\0';
-	}
-	p = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || end == colon + 1 || p < 0 || p > 65535)
-		return ANVIL_EINVAL;
-	*port = (int)p;
-	return 0;
-}
-
 int
 front_start(struct server *srv)
 {
@@ -792,7 +760,7 @@ front_start(struct server *srv)
 	rc = tls_setup(srv);
 	if (rc != 0)
 		return rc;
-	if (split_listen(srv->cfg.listen, addr, sizeof(addr), &port) != 0) {
+	if (config_split_addr(srv->cfg.listen, addr, sizeof(addr), &port) != 0) {
 		fprintf(stderr, "anvil-ca: bad listen address \"%s\"\n",
 		    srv->cfg.listen);
 		return ANVIL_EINVAL;

@@ -22,44 +22,13 @@
 #include <openssl/x509v3.h>
 
 #include "anvil/error.h"
+#include "anvil/x509.h"
 
 #include "ocsp.h"
 #include "signer_int.h"
 
 #define BACKDATE	(60 * 60)	/* responder notBefore, for skew */
 #define DAY		(24 * 60 * 60)
-
-/* Writes the lowercase hex of a positive serial of at most 20 bytes, in
- * the form of anvil_cert_serial_hex.  Returns 0 or ANVIL_EINVAL. */
-static int
-serial_hex(const ASN1_INTEGER *ai, char out[SERIAL_HEX_LEN + 1])
-{
-	static const char	 hex[] = "0123456789abcdef";
-	BIGNUM			*bn = NULL;
-	uint8_t			 bin[SERIAL_HEX_LEN / 2];
-	int			 n, i, rc = ANVIL_EINVAL;
-
-	bn = ASN1_INTEGER_to_BN(ai, NULL);
-	if (bn == NULL || BN_is_negative(bn))
-		goto out;
-	n = BN_num_bytes(bn);
-	if (n > (int)sizeof(bin))
-		goto out;
-	if (n == 0) {
-		bin[0] = 0;
-		n = 1;
-	} else if (BN_bn2bin(bn, bin) != n)
-		goto out;
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[bin[i] >> 4];
-		out[2 * i + 1] = hex[bin[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-	rc = 0;
-out:
-	BN_free(bn);
-	return rc;
-}
 
 int
 ocsp_request_parse(const uint8_t *der, size_t len, struct ocsp_query *ret)
@@ -100,7 +69,7 @@ ocsp_request_parse(const uint8_t *der, size_t len, struct ocsp_query *ret)
 	memcpy(q.name_hash, ASN1_STRING_get0_data(nh), q.name_hash_len);
 	q.key_hash_len = (size_t)ASN1_STRING_length(kh);
 	memcpy(q.key_hash, ASN1_STRING_get0_data(kh), q.key_hash_len);
-	q.serial_ok = serial_hex(sn, q.serial) == 0;
+	q.serial_ok = anvil_asn1_serial_hex(sn, q.serial) == 0;
 	if (!q.serial_ok)
 		q.serial[0] = '\0';
 	*ret = q;

@@ -413,39 +413,6 @@ dispatch(struct evhttp_request *ev, void *arg)
 	reply_text(ev, 404, "Not Found", "no such resource");
 }
 
-/* Splits "ADDR:PORT" or "[V6]:PORT" into addr and *port. */
-static int
-split_addr(const char *s, char *addr, size_t addrlen, int *port)
-{
-	const char	*colon;
-	char		*end = NULL;
-	long		 p;
-	size_t		 n;
-
-	if (*s == '[') {
-		colon = strstr(s, "]:");
-		if (colon == NULL)
-			return ANVIL_EINVAL;
-		n = (size_t)(colon - s - 1);
-		if (n >= addrlen)
-			return ANVIL_EINVAL;
-		memcpy(addr, s + 1, n);
-		addr[n] = '\0';
-		colon++;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL || (size_t)(colon - s) >= addrlen)
-			return ANVIL_EINVAL;
-		memcpy(addr, s, (size_t)(colon - s));
-		addr[colon - s] = '\0';
-	}
-	p = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || end == colon + 1 || p < 0 || p > 65535)
-		return ANVIL_EINVAL;
-	*port = (int)p;
-	return 0;
-}
-
 /* Binds addr:port; returns the bound port or a negative code. */
 static int
 bind_port(struct server *srv, const char *addr, int port)
@@ -489,7 +456,7 @@ pub_start(struct server *srv)
 
 	dflt = srv->cfg.public_listen == NULL;
 	spec = dflt ? srv->cfg.listen : srv->cfg.public_listen;
-	if (spec == NULL || split_addr(spec, addr, sizeof(addr), &port) != 0) {
+	if (spec == NULL || config_split_addr(spec, addr, sizeof(addr), &port) != 0) {
 		fprintf(stderr, "anvil-ca: bad public listen address "
 		    "\"%s\"\n", spec != NULL ? spec : "");
 		return ANVIL_EINVAL;

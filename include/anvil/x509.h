@@ -117,6 +117,11 @@ ANVIL_API void anvil_strv_free(char **v);
  * byte's pair, into out (at least 41 bytes).  Returns 0 or ANVIL_ECERT. */
 ANVIL_API int anvil_cert_serial_hex(X509 *cert, char out[41]) ANVIL_MUSTCHECK;
 
+/* The same for a serial on its own (an OCSP CertID's, a CRL entry's).
+ * Returns 0 or ANVIL_ECERT (negative, over 20 bytes, or NULL). */
+ANVIL_API int anvil_asn1_serial_hex(const ASN1_INTEGER *serial,
+    char out[41]) ANVIL_MUSTCHECK;
+
 /* Constant-time comparison of two byte strings (lengths compared first).
  * Returns 1 when equal, 0 otherwise. */
 ANVIL_API int anvil_memeq_ct(const void *a, size_t alen, const void *b,
