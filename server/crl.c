@@ -198,27 +198,14 @@ static int
 idp_add(X509_CRL *crl, const char *url)
 {
 	ISSUING_DIST_POINT	*idp = NULL;
-	GENERAL_NAME		*gen = NULL;
 	int			 rc = ANVIL_ENOMEM;
 
 	idp = ISSUING_DIST_POINT_new();
 	if (idp == NULL)
 		goto out;
-	idp->distpoint = DIST_POINT_NAME_new();
-	if (idp->distpoint == NULL)
+	rc = signer__uri_dpname(url, &idp->distpoint);
+	if (rc != 0)
 		goto out;
-	idp->distpoint->type = 0;	/* fullName */
-	idp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
-	if (idp->distpoint->name.fullname == NULL)
-		goto out;
-	gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_URI, url, 0);
-	if (gen == NULL) {
-		rc = ANVIL_EINVAL;
-		goto out;
-	}
-	if (sk_GENERAL_NAME_push(idp->distpoint->name.fullname, gen) <= 0)
-		goto out;
-	gen = NULL;
 	idp->onlyuser = 0xff;
 	if (X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp,
 	    1, X509V3_ADD_DEFAULT) != 1) {
@@ -227,7 +214,6 @@ idp_add(X509_CRL *crl, const char *url)
 	}
 	rc = 0;
 out:
-	GENERAL_NAME_free(gen);
 	ISSUING_DIST_POINT_free(idp);
 	return rc;
 }
@@ -274,9 +260,8 @@ crl_build(X509 *issuer, EVP_PKEY *key, const struct crl_req *req,
 	ASN1_TIME		*t = NULL;
 	struct reason_exts	 rx;
 	const EVP_MD		*md;
-	unsigned char		*der = NULL, *p;
 	size_t			 i;
-	int			 len, rc = ANVIL_EINVAL;
+	int			 rc = ANVIL_EINVAL;
 
 	memset(&rx, 0, sizeof(rx));
 	if (issuer == NULL || key == NULL || req == NULL || ret_der == NULL ||
@@ -320,25 +305,10 @@ crl_build(X509 *issuer, EVP_PKEY *key, const struct crl_req *req,
 	 * the same whatever order the store returned. */
 	if (!X509_CRL_sort(crl) || X509_CRL_sign(crl, key, md) <= 0)
 		goto out;
-	len = i2d_X509_CRL(crl, NULL);
-	if (len <= 0)
-		goto out;
-	der = malloc((size_t)len);
-	if (der == NULL) {
-		rc = ANVIL_ENOMEM;
-		goto out;
-	}
-	p = der;
-	if (i2d_X509_CRL(crl, &p) != len)
-		goto out;
-	*ret_der = der;
-	*ret_len = (size_t)len;
-	der = NULL;
-	rc = 0;
+	rc = signer__der(crl, ASN1_ITEM_rptr(X509_CRL), ret_der, ret_len);
 out:
 	if (rc != 0)
 		ERR_clear_error();
-	free(der);
 	ASN1_TIME_free(t);
 	reason_exts_clear(&rx);
 	X509_CRL_free(crl);

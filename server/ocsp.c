@@ -152,8 +152,7 @@ ocsp_response_build(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
 	ASN1_INTEGER		*sn = NULL;
 	ASN1_GENERALIZEDTIME	*tu = NULL, *nu = NULL, *rt = NULL;
 	const EVP_MD		*md;
-	unsigned char		*der = NULL, *p;
-	int			 len, reason, rc = ANVIL_EINVAL;
+	int			 reason, rc = ANVIL_EINVAL;
 
 	if (issuer == NULL || rcert == NULL || rkey == NULL || a == NULL ||
 	    ret_der == NULL || ret_len == NULL || a->serial == NULL)
@@ -201,25 +200,11 @@ ocsp_response_build(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
 	resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
 	if (resp == NULL)
 		goto out;
-	len = i2d_OCSP_RESPONSE(resp, NULL);
-	if (len <= 0)
-		goto out;
-	der = malloc((size_t)len);
-	if (der == NULL) {
-		rc = ANVIL_ENOMEM;
-		goto out;
-	}
-	p = der;
-	if (i2d_OCSP_RESPONSE(resp, &p) != len)
-		goto out;
-	*ret_der = der;
-	*ret_len = (size_t)len;
-	der = NULL;
-	rc = 0;
+	rc = signer__der(resp, ASN1_ITEM_rptr(OCSP_RESPONSE), ret_der,
+	    ret_len);
 out:
 	if (rc != 0)
 		ERR_clear_error();
-	free(der);
 	OCSP_RESPONSE_free(resp);
 	OCSP_BASICRESP_free(bs);
 	OCSP_CERTID_free(cid);

@@ -713,22 +713,13 @@ out:
 static int
 resp_fill(X509 *x, const struct sign_req *req, struct sign_resp *r)
 {
-	unsigned char	*p, *spki = NULL;
+	unsigned char	*spki = NULL;
 	uint8_t		 md[SHA256_DIGEST_LENGTH];
-	int		 len, rc = ANVIL_ECRYPTO;
+	int		 len, rc;
 
-	len = i2d_X509(x, NULL);
-	if (len <= 0)
+	rc = signer__der(x, ASN1_ITEM_rptr(X509), &r->der, &r->der_len);
+	if (rc != 0)
 		goto out;
-	r->der = malloc((size_t)len);
-	if (r->der == NULL) {
-		rc = ANVIL_ENOMEM;
-		goto out;
-	}
-	p = r->der;
-	if (i2d_X509(x, &p) != len)
-		goto out;
-	r->der_len = (size_t)len;
 
 	rc = anvil_cert_serial_hex(x, r->serial);
 	if (rc != 0)
@@ -879,40 +870,81 @@ signer_chain_for(const struct signer *s, const uint8_t *der, size_t len,
 	return 0;
 }
 
-/* Builds a cRLDistributionPoints extension of one fullName URI. */
-static int
-cdp_make(const char *url, X509_EXTENSION **ret)
+int
+signer__der(const void *obj, const ASN1_ITEM *it, uint8_t **ret,
+    size_t *ret_len)
 {
-	CRL_DIST_POINTS	*cdps = NULL;
-	DIST_POINT	*dp = NULL;
+	unsigned char	*der, *p;
+	int		 len;
+
+	len = ASN1_item_i2d((const ASN1_VALUE *)obj, NULL, it);
+	if (len <= 0)
+		return ANVIL_ECRYPTO;
+	der = malloc((size_t)len);
+	if (der == NULL)
+		return ANVIL_ENOMEM;
+	p = der;
+	if (ASN1_item_i2d((const ASN1_VALUE *)obj, &p, it) != len) {
+		free(der);
+		return ANVIL_ECRYPTO;
+	}
+	*ret = der;
+	*ret_len = (size_t)len;
+	return 0;
+}
+
+int
+signer__uri_dpname(const char *url, DIST_POINT_NAME **ret)
+{
+	DIST_POINT_NAME	*dpn = NULL;
 	GENERAL_NAME	*gen = NULL;
 	int		 rc = ANVIL_ENOMEM;
 
-	cdps = sk_DIST_POINT_new_null();
-	dp = DIST_POINT_new();
-	if (cdps == NULL || dp == NULL)
+	dpn = DIST_POINT_NAME_new();
+	if (dpn == NULL)
 		goto out;
-	dp->distpoint = DIST_POINT_NAME_new();
-	if (dp->distpoint == NULL)
-		goto out;
-	dp->distpoint->type = 0;	/* fullName */
-	dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
-	if (dp->distpoint->name.fullname == NULL)
+	dpn->type = 0;	/* fullName */
+	dpn->name.fullname = sk_GENERAL_NAME_new_null();
+	if (dpn->name.fullname == NULL)
 		goto out;
 	gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_URI, url, 0);
 	if (gen == NULL) {
 		rc = ANVIL_EINVAL;
 		goto out;
 	}
-	if (sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gen) <= 0)
+	if (sk_GENERAL_NAME_push(dpn->name.fullname, gen) <= 0)
 		goto out;
 	gen = NULL;
+	*ret = dpn;
+	dpn = NULL;
+	rc = 0;
+out:
+	GENERAL_NAME_free(gen);
+	DIST_POINT_NAME_free(dpn);
+	return rc;
+}
+
+/* Builds a cRLDistributionPoints extension of one fullName URI. */
+static int
+cdp_make(const char *url, X509_EXTENSION **ret)
+{
+	CRL_DIST_POINTS	*cdps = NULL;
+	DIST_POINT	*dp = NULL;
+	int		 rc = ANVIL_ENOMEM;
+
+	cdps = sk_DIST_POINT_new_null();
+	dp = DIST_POINT_new();
+	if (cdps == NULL || dp == NULL)
+		goto out;
+	rc = signer__uri_dpname(url, &dp->distpoint);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ENOMEM;
 	if (sk_DIST_POINT_push(cdps, dp) <= 0)
 		goto out;
 	dp = NULL;
 	rc = ext_make(NID_crl_distribution_points, 0, cdps, ret);
 out:
-	GENERAL_NAME_free(gen);
 	DIST_POINT_free(dp);
 	CRL_DIST_POINTS_free(cdps);
 	return rc;

@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/asn1.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 /* Bytes of randomness in a certificate serial (RFC 5280 §4.1.2.2 allows
  * 20; CA/B Baseline Requirements ask for at least 64 bits of entropy). */
@@ -37,6 +39,17 @@ int		 signer__path(char *buf, size_t len, const char *dir,
 /* PEM of x in a new NUL-terminated string (free()).  Returns 0,
  * ANVIL_ECRYPTO or ANVIL_ENOMEM. */
 int		 signer__cert_pem(X509 *x, char **ret);
+
+/* The DER of obj (of ASN.1 type it) in a new buffer *ret (free()), its
+ * length in *ret_len.  Returns 0, ANVIL_ECRYPTO or ANVIL_ENOMEM. */
+int		 signer__der(const void *obj, const ASN1_ITEM *it,
+		    uint8_t **ret, size_t *ret_len);
+
+/* A DistributionPointName holding one URI as its fullName (the form of
+ * a certificate's CRL distribution point and of a CRL's issuing
+ * distribution point).  Returns 0, ANVIL_EINVAL for a bad URI, or
+ * ANVIL_ENOMEM. */
+int		 signer__uri_dpname(const char *url, DIST_POINT_NAME **ret);
 
 /* signer_csr.c: an EC CSR (P-256 or P-384, ECDSA with SHA-2) read and
  * its signature verified without OpenSSL's key decoders.  Returns 1 with
