@@ -71,9 +71,12 @@ int
 id_new(char out[ID_LEN + 1])
 {
 	uint8_t raw[16];
+	int rc;
 
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return ANVIL_ECRYPTO;
+	/* Time first: each table's id index grows at one end. */
+	rc = anvil_rand_time_ordered(raw, sizeof(raw));
+	if (rc != 0)
+		return rc;
 	anvil_b64url_encode_to(out, raw, sizeof(raw));
 	return 0;
 }

@@ -13,16 +13,17 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-/* Bytes of randomness in a certificate serial (RFC 5280 §4.1.2.2 allows
- * 20; CA/B Baseline Requirements ask for at least 64 bits of entropy). */
+/* Bytes of a certificate serial: 6 of time and 10 random (RFC 5280
+ * §4.1.2.2 allows 20; the CA/B Baseline Requirements ask for at least 64
+ * bits from a CSPRNG). */
 #define SIGNER_SERIAL_BYTES	16
 
 /* Largest certificate PEM file signer_open reads. */
 #define SIGNER_MAX_PEM_FILE	(64 * 1024)
 
 /*
- * Sets a random positive serial of SIGNER_SERIAL_BYTES bytes (top bit
- * cleared, never zero) on x.  Returns 0, ANVIL_ECRYPTO or ANVIL_ENOMEM.
+ * Sets a positive serial of SIGNER_SERIAL_BYTES bytes on x: the time in
+ * milliseconds, then random bytes (anvil_rand_time_ordered).  Returns 0, ANVIL_ECRYPTO or ANVIL_ENOMEM.
  */
 int		 signer__serial_set(X509 *x);
 

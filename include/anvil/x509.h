@@ -127,4 +127,15 @@ ANVIL_API int anvil_asn1_serial_hex(const ASN1_INTEGER *serial,
 ANVIL_API int anvil_memeq_ct(const void *a, size_t alen, const void *b,
     size_t blen);
 
+/*
+ * Fills out (n > 6 bytes) with the milliseconds since the epoch, 48 bits
+ * big-endian, then n - 6 bytes from the CSPRNG.  Identifiers and serials
+ * made this way are still unguessable (80 random bits for n = 16) but
+ * those made close in time sort close together, so a database index of
+ * them grows at its right edge instead of dirtying a random page per
+ * insert.  Returns 0, ANVIL_EINVAL or ANVIL_ECRYPTO.
+ */
+ANVIL_API int anvil_rand_time_ordered(uint8_t *out, size_t n)
+    ANVIL_MUSTCHECK;
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -92,6 +93,35 @@ test_util(void **state)
 	v[0] = strdup("a");
 	v[1] = strdup("b");
 	anvil_strv_free(v);
+}
+
+/* Time first, then random: later ids sort after earlier ones. */
+static void
+test_rand_time_ordered(void **state)
+{
+	uint8_t		 a[16], b[16], c[16];
+	struct timespec	 ts;
+	uint64_t	 ms, now;
+	int		 i;
+
+	(void)state;
+	assert_int_equal(anvil_rand_time_ordered(NULL, 16), ANVIL_EINVAL);
+	assert_int_equal(anvil_rand_time_ordered(a, 6), ANVIL_EINVAL);
+	assert_int_equal(anvil_rand_time_ordered(a, sizeof(a)), 0);
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (ms = 0, i = 0; i < 6; i++)
+		ms = ms << 8 | a[i];
+	assert_true(ms <= now && now - ms < 5000);
+	/* 10 ms apart: the time prefix orders them. */
+	ts.tv_sec = 0;
+	ts.tv_nsec = 10 * 1000 * 1000;
+	assert_int_equal(nanosleep(&ts, NULL), 0);
+	assert_int_equal(anvil_rand_time_ordered(b, sizeof(b)), 0);
+	assert_true(memcmp(a, b, 6) < 0);
+	/* The same millisecond at most, never the same random part. */
+	assert_int_equal(anvil_rand_time_ordered(c, sizeof(c)), 0);
+	assert_true(memcmp(b + 6, c + 6, 10) != 0);
 }
 
 static X509 *
@@ -605,6 +635,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dns_name),
 		cmocka_unit_test(test_util),
+		cmocka_unit_test(test_rand_time_ordered),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_key_names),
