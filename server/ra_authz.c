@@ -102,10 +102,11 @@ out:
 	authz_clear(&a);
 }
 
-/* Starts validation of challenge c of authorization a. */
+/* Starts validation of challenge idx of authorization a. */
 static int
-start_validation(struct req *r, struct authz *a, struct chall *c)
+start_validation(struct req *r, struct authz *a, size_t idx)
 {
+	struct chall *c = &a->challs[idx];
 	struct va_job job;
 	int rc;
 
@@ -118,13 +119,13 @@ start_validation(struct req *r, struct authz *a, struct chall *c)
 	snprintf(job.keyauth, sizeof(job.keyauth), "%s.%s", c->token,
 	    r->acct.thumbprint);
 	c->status = CHALL_PROCESSING;
-	rc = store_authz_update(r->srv->store, a);
+	rc = store_chall_update(r->srv->store, a, idx, false);
 	if (rc != 0)
 		return rc;
 	rc = va_submit(r->srv->va, &job);
 	if (rc != 0) {
 		c->status = CHALL_PENDING;
-		(void)store_authz_update(r->srv->store, a);
+		(void)store_chall_update(r->srv->store, a, idx, false);
 	}
 	return rc;
 }
@@ -149,7 +150,7 @@ ra_chall(struct req *r)
 	 * repeated request changes nothing. */
 	if (!r->post_as_get && c->status == CHALL_PENDING &&
 	    a.status == AUTHZ_PENDING) {
-		rc = start_validation(r, &a, c);
+		rc = start_validation(r, &a, idx);
 		if (rc == ANVIL_E2BIG) {
 			r->retry_after = 5;
 			reply_problem(r, ANVIL_PROB_RATE_LIMITED, 503,
@@ -198,6 +199,7 @@ ra_validation_done(const struct va_result *res, void *arg)
 	char **order_ids = NULL;
 	int64_t now = now_s();
 	size_t idx = 0, i;
+	bool authz_moved;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
@@ -214,6 +216,7 @@ ra_validation_done(const struct va_result *res, void *arg)
 		goto out;
 	if (store_begin(srv->store) != 0)
 		goto out;
+	authz_moved = a.status == AUTHZ_PENDING;
 	if (res->ok) {
 		c->status = CHALL_VALID;
 		c->validated = now;
@@ -228,7 +231,8 @@ ra_validation_done(const struct va_result *res, void *arg)
 		if (a.status == AUTHZ_PENDING)
 			a.status = AUTHZ_INVALID;
 	}
-	rc = store_authz_update(srv->store, &a);
+	/* The challenge, and the authorization when its status moved. */
+	rc = store_chall_update(srv->store, &a, idx, authz_moved);
 	if (rc == 0)
 		rc = store_order_ids_by_authz(srv->store, a.id, &order_ids);
 	for (i = 0; rc == 0 && order_ids[i] != NULL; i++) {

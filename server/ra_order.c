@@ -213,7 +213,7 @@ ra_new_order(struct req *r)
 	struct authz a;
 	int64_t now = now_s(), nb = 0, na = 0, window;
 	char url[400];
-	size_t i;
+	size_t i, valid = 0;
 	bool in_tx = false, wildcard;
 	int rc;
 
@@ -268,13 +268,18 @@ ra_new_order(struct req *r)
 			if (o.authz_ids[i] == NULL)
 				rc = ANVIL_ENOMEM;
 		}
+		/* Found valid or pending and unexpired at now, or new. */
+		if (rc == 0 && a.status == AUTHZ_VALID)
+			valid++;
 		authz_clear(&a);
 		if (rc != 0)
 			goto fail;
 	}
+	/* What order_refresh() would make of it, without reading back the
+	 * authorizations in hand: ready when all are valid already. */
+	if (valid == o.n_names)
+		o.status = ORDER_READY;
 	rc = store_order_insert(r->srv->store, &o);
-	if (rc == 0)
-		rc = order_refresh(r->srv->store, &o, now);
 	if (rc == 0)
 		rc = store_commit(r->srv->store);
 	if (rc != 0)

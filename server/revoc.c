@@ -67,6 +67,9 @@
 #define OCSP_UNKNOWN_RATE	50
 #define SLOW_CRL_MS		100	/* log CRL builds this long */
 #define META_REVOCATIONS_DONE	"revocations_done"
+/* Pages left in the write-ahead log after the worker's checkpoint that
+ * make it wait for the log to start over (SQLite's own threshold). */
+#define WAL_RESTART_PAGES	1000
 
 /* What only the worker thread touches, from pthread_create() to
  * pthread_join(). */
@@ -82,6 +85,8 @@ struct worker {
 	int		 rescans;	/* scans from missing_end still due */
 	int64_t		 slow_at;	/* next root CRL / responder check */
 	int64_t		 pass_t0;	/* monotonic ms the pass began */
+	int64_t		 ckpt_at;	/* monotonic ms of the next WAL
+					   checkpoint */
 };
 
 struct revoc {
@@ -117,6 +122,8 @@ struct revoc {
 	struct worker	 w;
 	pthread_t	 thread;
 	int		 started;
+	int		 loop_ckpt_off;	/* the worker checkpoints for the
+					   loop's connection */
 };
 
 /* Milliseconds of the monotonic clock. */
@@ -536,6 +543,31 @@ worker_pass(struct revoc *rv, int *ret_more)
 	return rc;
 }
 
+/*
+ * Worker: copies the write-ahead log into the database file, at most once
+ * a tick.  The loop's connection does not (revoc_start() turned its
+ * autocheckpoint off): on the loop, a checkpoint would write every page a
+ * second time and fsync the database file between two passes, while the
+ * answers wait.  A PASSIVE checkpoint never blocks the loop; when the log
+ * still holds WAL_RESTART_PAGES, the worker waits until the loop's
+ * current batch is committed and lets the next one start the log over,
+ * so that the file stays bounded under a constant stream of writes.
+ */
+static void
+wal_checkpoint(struct revoc *rv)
+{
+	int64_t	 t = mono_ms();
+	int	 rc;
+
+	if (t < rv->w.ckpt_at)
+		return;
+	rv->w.ckpt_at = t + WORKER_TICK_MS;
+	rc = store_checkpoint(rv->w.store, WAL_RESTART_PAGES);
+	if (rc != 0)
+		fprintf(stderr, "anvil-ca: WAL checkpoint: %s (will "
+		    "retry)\n", anvil_strerror(rc));
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -579,6 +611,7 @@ worker_main(void *arg)
 			    "(will retry)\n", anvil_strerror(rc));
 			more = 0;	/* in a second */
 		}
+		wal_checkpoint(rv);
 	}
 	return NULL;
 }
@@ -728,6 +761,10 @@ revoc_free(struct revoc *rv)
 		(void)pthread_mutex_unlock(&rv->lock);
 		(void)pthread_join(rv->thread, NULL);
 	}
+	/* Nobody checkpoints for the loop's connection any more. */
+	if (rv->loop_ckpt_off)
+		(void)store_autocheckpoint(rv->srv->store,
+		    STORE_AUTOCHECKPOINT_DEFAULT);
 	/* The worker is gone: its store and signer may close here. */
 	store_close(rv->w.store);
 	signer_free(rv->w.signer);
@@ -770,6 +807,9 @@ worker_open(struct revoc *rv)
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return ANVIL_E2BIG;
 	rc = store_open(path, &rv->w.store);
+	/* Its own commits leave the log to wal_checkpoint() too. */
+	if (rc == 0)
+		rc = store_autocheckpoint(rv->w.store, 0);
 	if (rc == 0)
 		rc = signer_open(srv->cfg.state_dir, &rv->w.signer);
 	/* The loop's signer has just loaded or issued the responder. */
@@ -887,6 +927,11 @@ revoc_start(struct server *srv)
 	rc = worker_start(rv);
 	if (rc != 0)
 		goto out;
+	/* From now on the worker checkpoints (wal_checkpoint()). */
+	rc = store_autocheckpoint(srv->store, 0);
+	if (rc != 0)
+		goto out;
+	rv->loop_ckpt_off = 1;
 	srv->revoc = rv;
 	rv = NULL;
 out:

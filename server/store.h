@@ -48,6 +48,27 @@ int store_batch_begin(struct store *s);
 int store_batch_commit(struct store *s);
 bool store_batch_open(const struct store *s);
 
+/*
+ * WAL checkpoints.  By default a commit that leaves 1000 pages or more in
+ * the write-ahead log copies them into the database file itself (SQLite's
+ * autocheckpoint), on the committing thread.  store_autocheckpoint() sets
+ * that number for this connection; 0 turns it off, when another
+ * connection calls store_checkpoint() instead.
+ *
+ * store_checkpoint() copies what the log holds into the database file
+ * without blocking writers or readers (PASSIVE).  A log is reused from its
+ * start only by a write that begins when everything in it is copied; under
+ * a steady stream of writes from another connection that moment may never
+ * come, so when restart_pages or more are still in the log afterwards, it
+ * waits (busy timeout) for the writer and the readers to let it finish
+ * (RESTART): the next write then starts the log over (restart_pages 0:
+ * never).  A busy database is not an error: the next call tries again.
+ * Returns 0, or ANVIL_EDB (also inside a transaction).
+ */
+#define STORE_AUTOCHECKPOINT_DEFAULT	1000	/* SQLite's */
+int store_autocheckpoint(struct store *s, int pages);
+int store_checkpoint(struct store *s, int restart_pages);
+
 /* Accounts.  Thumbprints are unique. */
 int store_acct_insert(struct store *s, const struct acct *a);
 int store_acct_get(struct store *s, const char *id, struct acct *ret);
@@ -59,8 +80,14 @@ int store_acct_update(struct store *s, const struct acct *a);
 /* Authorizations, with their challenges (ids unique across all). */
 int store_authz_insert(struct store *s, const struct authz *a);
 int store_authz_get(struct store *s, const char *id, struct authz *ret);
-/* Writes status, expires and each challenge's status, validated, error. */
+/* Writes the status and expires of a, not its challenges. */
 int store_authz_update(struct store *s, const struct authz *a);
+/* Writes the status, validated and error of challenge a->challs[idx] and,
+ * when with_authz, a's status and expires, in one atomic write.
+ * ANVIL_ENOENT, and nothing written, when a or that challenge of a does
+ * not exist; ANVIL_EINVAL when idx >= a->n_challs. */
+int store_chall_update(struct store *s, const struct authz *a, size_t idx,
+    bool with_authz);
 /* Finds the authorization holding challenge chall_id; *ret_idx is the
  * challenge's index in ret->challs. */
 int store_authz_get_by_chall(struct store *s, const char *chall_id,

@@ -55,7 +55,7 @@ enum st {
 	ST_CHALL_INSERT,
 	ST_CHALL_LIST,
 	ST_CHALL_UPDATE,
-	ST_CHALL_FIND,
+	ST_AUTHZ_BY_CHALL,
 	ST_ORDER_INSERT,
 	ST_ORDER_NAME_INSERT,
 	ST_ORDER_AUTHZ_INSERT,
@@ -133,7 +133,9 @@ static const char *const st_sql[ST__MAX] = {
 	    " FROM challenges WHERE authz_id = ?1 ORDER BY position",
 	[ST_CHALL_UPDATE] = "UPDATE challenges SET status = ?3,"
 	    " validated = ?4, error = ?5 WHERE id = ?1 AND authz_id = ?2",
-	[ST_CHALL_FIND] = "SELECT authz_id FROM challenges WHERE id = ?1",
+	/* The authorization holding challenge ?1, in one statement. */
+	[ST_AUTHZ_BY_CHALL] = "SELECT " AUTHZ_COLS " FROM authzs WHERE id ="
+	    " (SELECT authz_id FROM challenges WHERE id = ?1)",
 
 	[ST_ORDER_INSERT] = "INSERT INTO orders (id, acct_id, status,"
 	    " expires, not_before, not_after, error, cert_serial, created)"
@@ -798,6 +800,49 @@ store_close(struct store *s)
 	free(s);
 }
 
+int
+store_autocheckpoint(struct store *s, int pages)
+{
+	if (s == NULL || pages < 0)
+		return ANVIL_EINVAL;
+	return sqlite3_wal_autocheckpoint(s->db, pages) == SQLITE_OK ? 0 :
+	    ANVIL_EDB;
+}
+
+/*
+ * Runs one checkpoint of mode on the main database; *ret_log is the number
+ * of frames in the log afterwards (-1 when there is no log, or the
+ * checkpoint could not start).  SQLITE_BUSY (another checkpoint running,
+ * or the busy timeout passed) is not an error.
+ */
+static int
+checkpoint(struct store *s, int mode, int *ret_log)
+{
+	int	 rc, n_log = -1, n_ckpt = -1;
+
+	rc = sqlite3_wal_checkpoint_v2(s->db, "main", mode, &n_log, &n_ckpt);
+	*ret_log = n_log;
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+		return ANVIL_EDB;
+	return 0;
+}
+
+int
+store_checkpoint(struct store *s, int restart_pages)
+{
+	int	 n_log = -1, err;
+
+	if (s == NULL || restart_pages < 0)
+		return ANVIL_EINVAL;
+	/* Inside a transaction SQLite would refuse (SQLITE_LOCKED). */
+	if (!sqlite3_get_autocommit(s->db))
+		return ANVIL_EDB;
+	err = checkpoint(s, SQLITE_CHECKPOINT_PASSIVE, &n_log);
+	if (err == 0 && restart_pages > 0 && n_log >= restart_pages)
+		err = checkpoint(s, SQLITE_CHECKPOINT_RESTART, &n_log);
+	return err;
+}
+
 /*
  * The batch: one transaction around many store_begin()/store_commit()
  * pairs, committed (one fsync) by store_batch_commit().  Inside it
@@ -1211,25 +1256,72 @@ store_authz_get(struct store *s, const char *id, struct authz *ret)
 	return authz_get(s, id, ret);
 }
 
+/* Writes the status and expires of a (checked by the caller).  Returns 0,
+ * ANVIL_ENOENT when a->id does not exist, or ANVIL_EDB. */
+static int
+authz_row_update(struct store *s, const struct authz *a)
+{
+	sqlite3_stmt	*st = s->st[ST_AUTHZ_UPDATE];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 err;
+
+	b_text(&b, 1, a->id);
+	b_text(&b, 2, authz_status_name(a->status));
+	b_int(&b, 3, a->expires);
+	if (b.rc != SQLITE_OK) {
+		done(st);
+		return ANVIL_EDB;
+	}
+	err = run(st);
+	if (err == 0 && sqlite3_changes(s->db) == 0)
+		err = ANVIL_ENOENT;
+	return err;
+}
+
 int
 store_authz_update(struct store *s, const struct authz *a)
 {
-	sqlite3_stmt	*st = s->st[ST_AUTHZ_UPDATE];
-	sqlite3_stmt	*cs = s->st[ST_CHALL_UPDATE];
+	int	 err;
+
+	err = authz_check(a);
+	if (err != 0)
+		return err;
+	return authz_row_update(s, a);
+}
+
+/*
+ * One statement for the challenge, and one for the authorization only
+ * when asked: a validation changes one challenge, and the authorization's
+ * row only when it moves on (its reuse index entry moves with it).
+ */
+int
+store_chall_update(struct store *s, const struct authz *a, size_t idx,
+    bool with_authz)
+{
+	sqlite3_stmt	*st = s->st[ST_CHALL_UPDATE];
 	struct binder	 b = { st, SQLITE_OK };
 	const struct chall *c;
-	size_t		 i;
 	int		 nested = 0, err;
 
 	err = authz_check(a);
 	if (err != 0)
 		return err;
-	err = wr_begin(s, &nested);
-	if (err != 0)
-		return err;
-	b_text(&b, 1, a->id);
-	b_text(&b, 2, authz_status_name(a->status));
-	b_int(&b, 3, a->expires);
+	if (idx >= a->n_challs)
+		return ANVIL_EINVAL;
+	c = &a->challs[idx];
+	if (with_authz) {
+		err = wr_begin(s, &nested);
+		if (err != 0)
+			return err;
+		err = authz_row_update(s, a);
+		if (err != 0)
+			goto out;
+	}
+	b_text(&b, 1, c->id);
+	b_text(&b, 2, a->id);
+	b_text(&b, 3, chall_status_name(c->status));
+	b_int(&b, 4, c->validated);
+	b_text(&b, 5, c->error);
 	if (b.rc != SQLITE_OK) {
 		done(st);
 		err = ANVIL_EDB;
@@ -1238,35 +1330,18 @@ store_authz_update(struct store *s, const struct authz *a)
 	err = run(st);
 	if (err == 0 && sqlite3_changes(s->db) == 0)
 		err = ANVIL_ENOENT;
-	for (i = 0; err == 0 && i < a->n_challs; i++) {
-		c = &a->challs[i];
-		b.st = cs;
-		b_text(&b, 1, c->id);
-		b_text(&b, 2, a->id);
-		b_text(&b, 3, chall_status_name(c->status));
-		b_int(&b, 4, c->validated);
-		b_text(&b, 5, c->error);
-		if (b.rc != SQLITE_OK) {
-			done(cs);
-			err = ANVIL_EDB;
-			goto out;
-		}
-		err = run(cs);
-		if (err == 0 && sqlite3_changes(s->db) == 0)
-			err = ANVIL_ENOENT;
-	}
 out:
-	return wr_end(s, nested, err);
+	if (with_authz)
+		err = wr_end(s, nested, err);
+	return err;
 }
 
 int
 store_authz_get_by_chall(struct store *s, const char *chall_id,
     struct authz *ret, size_t *ret_idx)
 {
-	sqlite3_stmt	*st = s->st[ST_CHALL_FIND];
+	sqlite3_stmt	*st = s->st[ST_AUTHZ_BY_CHALL];
 	struct binder	 b = { st, SQLITE_OK };
-	struct reader	 r = { st, 0 };
-	char		 authz_id[ID_LEN + 1];
 	size_t		 i;
 	int		 rc, err = ANVIL_EDB;
 
@@ -1283,12 +1358,7 @@ store_authz_get_by_chall(struct store *s, const char *chall_id,
 		err = rc == 0 ? ANVIL_ENOENT : rc;
 		goto out;
 	}
-	r_fixed(&r, 0, 0, authz_id, sizeof(authz_id));
-	err = r.err;
-	done(st);
-	if (err != 0)
-		goto out;
-	err = authz_get(s, authz_id, ret);
+	err = authz_load(s, st, ret);
 	if (err != 0)
 		goto out;
 	for (i = 0; i < ret->n_challs; i++)

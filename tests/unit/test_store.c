@@ -21,6 +21,7 @@
 #include "anvil/error.h"
 #include "model.h"
 #include "store.h"
+#include "store_schema.h"
 
 struct fx {
 	char		 dir[64];
@@ -444,13 +445,18 @@ test_open_twice(void **state)
 	acct_clear(&got);
 	/* Migration 2 (revocation) adds meta, crls, ocsp, blocked_keys
 	 * and revocations. */
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
 	assert_int_equal(sql_int(f->path,
 	    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 12);
 	assert_int_equal(sql_int(f->path,
 	    "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 	    " AND name IN ('authzs_reuse', 'orders_acct',"
-	    " 'order_authzs_authz', 'certs_spki')"), 4);
+	    " 'order_authzs_authz', 'certs_shard', 'ocsp_this_update')"),
+	    5);
+	/* Migration 3 dropped the indexes no query read. */
+	assert_int_equal(sql_int(f->path,
+	    "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+	    " AND name IN ('certs_spki', 'certs_not_after')"), 0);
 	/* WAL is a property of the file, kept across connections. */
 	assert_int_equal(sql_int(f->path,
 	    "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
@@ -619,30 +625,77 @@ test_authz(void **state)
 	assert_int_equal(store_authz_get_by_chall(f->s, "authz-2-c0", &got,
 	    &idx), ANVIL_ENOENT);
 
-	/* Validation succeeded on dns-01. */
-	z.status = AUTHZ_VALID;
-	z.expires = 1900000000;
-	z.challs[1].status = CHALL_VALID;
-	z.challs[1].validated = 1700000123;
-	z.challs[2].error = NULL;
-	z.challs[2].status = CHALL_PENDING;
-	z.challs[0].error = "{\"type\":\"urn:ietf:params:acme:error:dns\"}";
-	assert_int_equal(store_authz_update(f->s, &z), 0);
+	/* Validation of http-01 started: that challenge only. */
+	z.challs[0].status = CHALL_PROCESSING;
+	assert_int_equal(store_chall_update(f->s, &z, 0, false), 0);
 	assert_int_equal(store_authz_get(f->s, "authz-1", &got), 0);
 	authz_eq(&got, &z);
 	authz_clear(&got);
 
-	/* An update naming a challenge of no such authorization changes
-	 * nothing at all. */
-	y = z;
-	y.status = AUTHZ_DEACTIVATED;
-	(void)snprintf(y.challs[2].id, sizeof(y.challs[2].id), "other");
-	assert_int_equal(store_authz_update(f->s, &y), ANVIL_ENOENT);
+	/* Validation succeeded on dns-01: it and the authorization. */
+	z.status = AUTHZ_VALID;
+	z.expires = 1900000000;
+	z.challs[1].status = CHALL_VALID;
+	z.challs[1].validated = 1700000123;
+	assert_int_equal(store_chall_update(f->s, &z, 1, true), 0);
 	assert_int_equal(store_authz_get(f->s, "authz-1", &got), 0);
 	authz_eq(&got, &z);
 	authz_clear(&got);
+
+	/* http-01 failed: its error is written, its status too, and
+	 * nothing else of what differs in memory. */
+	y = z;
+	y.status = AUTHZ_DEACTIVATED;
+	y.challs[2].status = CHALL_PENDING;
+	y.challs[0].status = CHALL_INVALID;
+	y.challs[0].error = "{\"type\":\"urn:ietf:params:acme:error:dns\"}";
+	assert_int_equal(store_chall_update(f->s, &y, 0, false), 0);
+	z.challs[0] = y.challs[0];
+	assert_int_equal(store_authz_get(f->s, "authz-1", &got), 0);
+	authz_eq(&got, &z);
+	authz_clear(&got);
+
+	/* store_authz_update() writes the authorization's row only. */
+	y = z;
+	y.status = AUTHZ_DEACTIVATED;
+	y.expires = 1900000500;
+	y.challs[2].status = CHALL_PENDING;
+	y.challs[2].error = NULL;
+	assert_int_equal(store_authz_update(f->s, &y), 0);
+	z.status = y.status;
+	z.expires = y.expires;
+	assert_int_equal(store_authz_get(f->s, "authz-1", &got), 0);
+	authz_eq(&got, &z);
+	assert_int_equal(got.challs[2].status, CHALL_INVALID);
+	authz_clear(&got);
+
+	/* An update naming a challenge of no such authorization changes
+	 * nothing at all, the authorization's row neither. */
+	y = z;
+	y.status = AUTHZ_REVOKED;
+	(void)snprintf(y.challs[2].id, sizeof(y.challs[2].id), "other");
+	assert_int_equal(store_chall_update(f->s, &y, 2, true), ANVIL_ENOENT);
+	assert_int_equal(store_chall_update(f->s, &y, 2, false),
+	    ANVIL_ENOENT);
+	assert_int_equal(store_authz_get(f->s, "authz-1", &got), 0);
+	authz_eq(&got, &z);
+	authz_clear(&got);
+	y = z;
+	assert_int_equal(store_chall_update(f->s, &y, AUTHZ_MAX_CHALLS, true),
+	    ANVIL_EINVAL);
 	mk_authz(&y, "authz-9", "acct-1", "a.test", false, AUTHZ_VALID, 9);
 	assert_int_equal(store_authz_update(f->s, &y), ANVIL_ENOENT);
+	assert_int_equal(store_chall_update(f->s, &y, 0, true),
+	    ANVIL_ENOENT);
+	assert_int_equal(store_chall_update(f->s, &y, 0, false),
+	    ANVIL_ENOENT);
+	/* A challenge of another authorization is not this one's. */
+	(void)snprintf(y.challs[0].id, sizeof(y.challs[0].id), "authz-1-c0");
+	assert_int_equal(store_chall_update(f->s, &y, 0, false),
+	    ANVIL_ENOENT);
+	assert_int_equal(store_authz_get(f->s, "authz-1", &got), 0);
+	assert_int_equal(got.challs[0].status, CHALL_INVALID);
+	authz_clear(&got);
 }
 
 static void
@@ -1197,6 +1250,148 @@ test_two_connections(void **state)
 	acct_clear(&g);
 }
 
+/* The size of file dir/name, -1 if absent. */
+static off_t
+file_size(const char *path, const char *suffix)
+{
+	char		 p[192];
+	struct stat	 st;
+
+	(void)snprintf(p, sizeof(p), "%s%s", path, suffix);
+	if (stat(p, &st) != 0)
+		return -1;
+	return st.st_size;
+}
+
+/* Inserts n accounts named prefix-i, in one transaction, each with a jwk
+ * of 6000 bytes: about 2 pages of the log each. */
+static void
+insert_big(struct store *s, const char *prefix, int n)
+{
+	static char	 jwk[6001];
+	struct acct	 a;
+	char		 id[16], th[20];
+	int		 i;
+
+	memset(jwk, 'j', sizeof(jwk) - 1);
+	assert_int_equal(store_begin(s), 0);
+	for (i = 0; i < n; i++) {
+		(void)snprintf(id, sizeof(id), "%s-%d", prefix, i);
+		(void)snprintf(th, sizeof(th), "th-%s-%d", prefix, i);
+		mk_acct(&a, id, th);
+		a.jwk = jwk;
+		assert_int_equal(store_acct_insert(s, &a), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+}
+
+/*
+ * By default a commit that leaves 1000 pages in the log copies them into
+ * the database itself; with store_autocheckpoint(0) it does not, and
+ * another connection's store_checkpoint() does, after which the next
+ * write starts the log over instead of growing it.
+ */
+static void
+test_checkpoint(void **state)
+{
+	struct fx	*f = *state;
+	struct store	*other = NULL, *mem = NULL;
+	struct acct	 g;
+	off_t		 db, wal;
+
+	assert_int_equal(store_autocheckpoint(NULL, 0), ANVIL_EINVAL);
+	assert_int_equal(store_autocheckpoint(f->s, -1), ANVIL_EINVAL);
+	assert_int_equal(store_checkpoint(NULL, 0), ANVIL_EINVAL);
+
+	/* SQLite's default: the committing connection copied the log. */
+	insert_big(f->s, "a", 800);
+	assert_true(file_size(f->path, "") > 1000 * 4096);
+
+	assert_int_equal(store_autocheckpoint(f->s, 0), 0);
+	db = file_size(f->path, "");
+	insert_big(f->s, "b", 800);
+	wal = file_size(f->path, "-wal");
+	assert_true(wal > 1000 * 4096);
+	assert_int_equal(file_size(f->path, ""), db);
+
+	/* Inside a transaction SQLite cannot checkpoint. */
+	assert_int_equal(store_open(f->path, &other), 0);
+	assert_int_equal(store_begin(other), 0);
+	assert_int_equal(store_checkpoint(other, 1000), ANVIL_EDB);
+	assert_int_equal(store_rollback(other), 0);
+
+	assert_int_equal(store_checkpoint(other, 1000), 0);
+	assert_true(file_size(f->path, "") > db + 600 * 4096);
+	/* The next write starts the log over: the file does not grow. */
+	insert_big(f->s, "c", 10);
+	assert_int_equal(file_size(f->path, "-wal"), wal);
+	assert_int_equal(store_acct_get(other, "b-799", &g), 0);
+	acct_clear(&g);
+	assert_int_equal(store_acct_get(f->s, "c-9", &g), 0);
+	acct_clear(&g);
+	/* Nothing to copy: still 0. */
+	assert_int_equal(store_checkpoint(other, 0), 0);
+	store_close(other);
+
+	/* No log at all in memory. */
+	assert_int_equal(store_open(":memory:", &mem), 0);
+	assert_int_equal(store_autocheckpoint(mem, 0), 0);
+	assert_int_equal(store_checkpoint(mem, 1), 0);
+	store_close(mem);
+}
+
+/*
+ * A database of schema version 2, as the released server left it, opens
+ * with its data and migrates to the current version.
+ */
+static void
+test_migrate_v2(void **state)
+{
+	struct fx	*f = *state;
+	struct store	*s = NULL;
+	struct cert	 c;
+	sqlite3		*db = NULL;
+	char		 path[160];
+	int		 shards = 0;
+
+	(void)snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, store_migrations[0], NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, store_migrations[1], NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "PRAGMA user_version = 2;"
+	    "INSERT INTO accounts VALUES ('acct-1', '{}', 'th', 'valid',"
+	    "  '[]', 1, 1700000000);"
+	    "INSERT INTO orders (id, acct_id, status, expires, created)"
+	    "  VALUES ('order-1', 'acct-1', 'valid', 1800000000, 1700000000);"
+	    "INSERT INTO certs (serial, acct_id, order_id, der, names,"
+	    "  spki_hash, not_before, not_after, shard)"
+	    "  VALUES ('0a', 'acct-1', 'order-1', x'3000', '[\"a.test\"]',"
+	    "  'hash', 1700000000, 1900000000, 1);"
+	    "UPDATE orders SET cert_serial = '0a';",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	assert_int_equal(store_open(path, &s), 0);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name IN ('certs_spki', 'certs_not_after')"), 0);
+	assert_int_equal(store_cert_get(s, "0a", &c), 0);
+	assert_string_equal(c.spki_hash, "hash");
+	assert_int_equal(c.not_after, 1900000000);
+	cert_clear(&c);
+	/* Certificates exist under 2 shards: the number stays. */
+	assert_int_equal(store_crl_shards(s, 2, &shards), 0);
+	assert_int_equal(store_crl_shards(s, 3, &shards), ANVIL_EEXIST);
+	assert_int_equal(shards, 2);
+	store_close(s);
+}
+
 static void
 test_reopen(void **state)
 {
@@ -1214,7 +1409,7 @@ test_reopen(void **state)
 	    1800000000);
 	z.challs[0].status = CHALL_VALID;
 	z.challs[0].validated = 1700000050;
-	assert_int_equal(store_authz_update(f->s, &z), 0);
+	assert_int_equal(store_chall_update(f->s, &z, 0, true), 0);
 	mk_cert(&c, "7f", "acct-1", "order-1");
 	mk_order(&o, "order-1", "acct-1", names, 1, links, 1700000000);
 	o.status = ORDER_VALID;
@@ -1268,6 +1463,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup,
 		    teardown),
 	};
 
