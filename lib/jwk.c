@@ -7,6 +7,14 @@
  * computed once.  Because base64url decoding is strict and the lengths
  * are fixed or minimal, the components have exactly one JSON spelling,
  * so the thumbprint of a key does not depend on how a client sent it.
+ *
+ * An EC or RSA key also keeps what verifying with it needs, made once:
+ * its digest (fetched, not looked up by name per call), a digest context
+ * and a public-key context initialised for verification with that digest.
+ * OpenSSL 3.0 would otherwise create a context and fetch the signature
+ * and digest algorithms on every verification (EVP_DigestVerifyInit:
+ * ~3.5 us of a ~80 us P-256 verification, measured natively, against
+ * ~0.6 us with the kept contexts).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +26,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "anvil/b64.h"
 #include "anvil/buf.h"
@@ -43,6 +52,11 @@ struct anvil_jwk {
 	uint8_t		*b;		/* y (EC) or e (RSA); owned, or NULL */
 	size_t		 blen;
 	char		 thumb[ANVIL_THUMBPRINT_LEN + 1];
+	EVP_MD		*md;		/* fetched digest; owned; NULL for
+					   Ed25519 */
+	EVP_MD_CTX	*mdctx;		/* reused for each digest; owned */
+	EVP_PKEY_CTX	*vctx;		/* verify-initialised, with md as the
+					   signature digest; owned */
 };
 
 /* Members that only a private (or symmetric) key has: RFC 7518 §6.2.2,
@@ -300,6 +314,42 @@ out:
 }
 
 /*
+ * Makes the verification contexts of an EC or RSA key (Ed25519 signs the
+ * message itself: one-shot, nothing to keep).  The signature digest set
+ * on vctx makes the provider refuse a digest of another length, and
+ * selects PKCS #1 v1.5 with SHA-256's DigestInfo for RSA.
+ * Returns 0, ANVIL_ENOMEM, or ANVIL_ECRYPTO.
+ */
+static int
+verify_ctx_new(struct anvil_jwk *k)
+{
+	const char	*name;
+
+	switch (k->kty) {
+	case ANVIL_KTY_EC_P256:
+	case ANVIL_KTY_RSA:
+		name = "SHA256";
+		break;
+	case ANVIL_KTY_EC_P384:
+		name = "SHA384";
+		break;
+	default:
+		return 0;
+	}
+	k->md = EVP_MD_fetch(NULL, name, NULL);
+	k->mdctx = EVP_MD_CTX_new();
+	k->vctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+	if (k->md == NULL || k->mdctx == NULL || k->vctx == NULL)
+		return ANVIL_ENOMEM;
+	if (EVP_PKEY_verify_init(k->vctx) != 1 ||
+	    (k->kty == ANVIL_KTY_RSA && EVP_PKEY_CTX_set_rsa_padding(k->vctx,
+	    RSA_PKCS1_PADDING) != 1) ||
+	    EVP_PKEY_CTX_set_signature_md(k->vctx, k->md) != 1)
+		return ANVIL_ECRYPTO;
+	return 0;
+}
+
+/*
  * Makes a key from components (taken: freed on error too) and, when pkey
  * is NULL, builds the EVP_PKEY.  Returns 0, ANVIL_EJWK, ANVIL_ENOMEM.
  */
@@ -335,6 +385,9 @@ jwk_new(enum anvil_kty kty, uint8_t *a, size_t alen, uint8_t *b,
 		if (rc != 0)
 			goto out;
 	}
+	rc = verify_ctx_new(k);
+	if (rc != 0)
+		goto out;
 	rc = thumbprint(k);
 	if (rc != 0)
 		goto out;
@@ -343,7 +396,53 @@ jwk_new(enum anvil_kty kty, uint8_t *a, size_t alen, uint8_t *b,
 out:
 	free(a);
 	free(b);
+	if (rc != 0)
+		ERR_clear_error();
 	anvil_jwk_free(k);
+	return rc;
+}
+
+/*
+ * Digests in with k's digest and verifies sig (DER ECDSA-Sig-Value, or
+ * PKCS #1 v1.5) over it with k's kept context; Ed25519 keys verify the
+ * message in one shot.  A failed verification leaves nothing behind in
+ * the contexts: the digest context is initialised again on each call and
+ * the verification context holds no per-call state (the provider checks
+ * each signature on its own), so one call cannot change the outcome of
+ * the next.  Returns 0, ANVIL_ESIG, ANVIL_ENOMEM, or ANVIL_ECRYPTO.
+ */
+int
+anvil_jwk_verify(const struct anvil_jwk *k, const uint8_t *sig,
+    size_t siglen, const uint8_t *in, size_t inlen)
+{
+	EVP_MD_CTX	*ctx = NULL;
+	uint8_t		 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	int		 rc = ANVIL_ECRYPTO;
+
+	if (k->vctx == NULL) {
+		ctx = EVP_MD_CTX_new();
+		if (ctx == NULL) {
+			rc = ANVIL_ENOMEM;
+			goto out;
+		}
+		if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->pkey) != 1)
+			goto out;
+		rc = EVP_DigestVerify(ctx, sig, siglen, in, inlen) == 1 ? 0 :
+		    ANVIL_ESIG;
+		goto out;
+	}
+	if (EVP_DigestInit_ex2(k->mdctx, k->md, NULL) != 1 ||
+	    EVP_DigestUpdate(k->mdctx, in, inlen) != 1 ||
+	    EVP_DigestFinal_ex(k->mdctx, md, &mdlen) != 1)
+		goto out;
+	rc = EVP_PKEY_verify(k->vctx, sig, siglen, md, mdlen) == 1 ? 0 :
+	    ANVIL_ESIG;
+out:
+	/* A refused signature may leave errors on OpenSSL's queue. */
+	if (rc != 0)
+		ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 
@@ -573,6 +672,9 @@ anvil_jwk_free(struct anvil_jwk *k)
 {
 	if (k == NULL)
 		return;
+	EVP_PKEY_CTX_free(k->vctx);
+	EVP_MD_CTX_free(k->mdctx);
+	EVP_MD_free(k->md);
 	EVP_PKEY_free(k->pkey);
 	free(k->a);
 	free(k->b);

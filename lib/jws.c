@@ -27,17 +27,14 @@
 
 #define HS256_LEN	32
 
-/*
- * Decodes the string member name of obj.  Returns 0 with the decoded
- * bytes, or ANVIL_EJWS / ANVIL_ENOMEM.
- */
+/* Decodes base64url text; any failure is ANVIL_EJWS except allocation
+ * failure.  Returns 0 with a new buffer in *ret (free()). */
 static int
-b64_member(const json_t *obj, const char *name, uint8_t **ret,
-    size_t *ret_len)
+b64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
 {
 	int	 rc;
 
-	rc = anvil__json_b64(obj, name, ret, ret_len);
+	rc = anvil_b64url_decode(in, len, ret, ret_len);
 	if (rc == ANVIL_ENOMEM)
 		return rc;
 	return rc == 0 ? 0 : ANVIL_EJWS;
@@ -53,12 +50,17 @@ opt_str(const json_t *obj, const char *name)
 	return v == NULL || json_is_string(v);
 }
 
+/*
+ * The JWS and its signing input share one allocation (the input right
+ * after the struct), and payload_b64 points into the input: the input
+ * ends with the payload as sent.  The other members are Jansson's or the
+ * base64url decoder's.
+ */
 int
 anvil_jws_parse(const char *body, size_t len, struct anvil_jws **ret)
 {
 	struct anvil_jws	*jws = NULL;
-	json_t			*top = NULL, *jwk;
-	const char		*prot, *payload;
+	json_t			*top = NULL, *jwk, *vprot, *vpay, *vsig;
 	uint8_t			*hdr = NULL;
 	size_t			 hdrlen = 0, plen, paylen;
 	int			 rc = ANVIL_EJWS;
@@ -68,24 +70,40 @@ anvil_jws_parse(const char *body, size_t len, struct anvil_jws **ret)
 	/* RFC 8555 §6.2: flattened only, no unprotected header. */
 	if (json_object_size(top) != 3)
 		goto out;
-	prot = anvil_json_str(top, "protected");
-	payload = anvil_json_str(top, "payload");
-	if (prot == NULL || payload == NULL ||
-	    !json_is_string(json_object_get(top, "signature")))
+	vprot = json_object_get(top, "protected");
+	vpay = json_object_get(top, "payload");
+	vsig = json_object_get(top, "signature");
+	if (!json_is_string(vprot) || !json_is_string(vpay) ||
+	    !json_is_string(vsig))
 		goto out;
+	/* Jansson refuses "\u0000" without JSON_ALLOW_NUL: the lengths are
+	 * the strings' lengths.  Both are under len, the body's size. */
+	plen = json_string_length(vprot);
+	paylen = json_string_length(vpay);
 
-	jws = calloc(1, sizeof(*jws));
+	/* The signing input is the text as sent (RFC 7515 §5.2 step 8). */
+	jws = calloc(1, sizeof(*jws) + plen + 1 + paylen + 1);
 	if (jws == NULL) {
 		rc = ANVIL_ENOMEM;
 		goto out;
 	}
-	rc = b64_member(top, "protected", &hdr, &hdrlen);
+	jws->signing_input = (char *)(jws + 1);
+	memcpy(jws->signing_input, json_string_value(vprot), plen);
+	jws->signing_input[plen] = '.';
+	memcpy(jws->signing_input + plen + 1, json_string_value(vpay), paylen);
+	jws->signing_input[plen + 1 + paylen] = '\0';
+	jws->signing_input_len = plen + 1 + paylen;
+	jws->payload_b64 = jws->signing_input + plen + 1;
+
+	rc = b64_decode(json_string_value(vprot), plen, &hdr, &hdrlen);
 	if (rc != 0)
 		goto out;
-	rc = b64_member(top, "payload", &jws->payload, &jws->payload_len);
+	rc = b64_decode(json_string_value(vpay), paylen, &jws->payload,
+	    &jws->payload_len);
 	if (rc != 0)
 		goto out;
-	rc = b64_member(top, "signature", &jws->sig, &jws->sig_len);
+	rc = b64_decode(json_string_value(vsig), json_string_length(vsig),
+	    &jws->sig, &jws->sig_len);
 	if (rc != 0)
 		goto out;
 	rc = ANVIL_EJWS;
@@ -109,20 +127,6 @@ anvil_jws_parse(const char *body, size_t len, struct anvil_jws **ret)
 	jws->kid = anvil_json_str(jws->header, "kid");
 	jws->nonce = anvil_json_str(jws->header, "nonce");
 	jws->url = anvil_json_str(jws->header, "url");
-
-	/* The signing input is the text as sent (RFC 7515 §5.2 step 8). */
-	plen = strlen(prot);
-	paylen = strlen(payload);
-	jws->payload_b64 = strdup(payload);
-	jws->signing_input = malloc(plen + 1 + paylen + 1);
-	if (jws->payload_b64 == NULL || jws->signing_input == NULL) {
-		rc = ANVIL_ENOMEM;
-		goto out;
-	}
-	memcpy(jws->signing_input, prot, plen);
-	jws->signing_input[plen] = '.';
-	memcpy(jws->signing_input + plen + 1, payload, paylen + 1);
-	jws->signing_input_len = plen + 1 + paylen;
 	*ret = jws;
 	jws = NULL;
 	rc = 0;
@@ -131,21 +135,6 @@ out:
 	free(hdr);
 	json_decref(top);
 	return rc;
-}
-
-/* The digest an alg signs with; NULL for EdDSA (one-shot, no digest). */
-static const EVP_MD *
-alg_md(enum anvil_kty kty)
-{
-	switch (kty) {
-	case ANVIL_KTY_EC_P256:
-	case ANVIL_KTY_RSA:
-		return EVP_sha256();
-	case ANVIL_KTY_EC_P384:
-		return EVP_sha384();
-	default:
-		return NULL;
-	}
 }
 
 /* Half the length of a raw ECDSA signature, 0 for other key types. */
@@ -162,35 +151,48 @@ ec_half(enum anvil_kty kty)
 	}
 }
 
-/* Raw R||S (2n bytes) to a DER ECDSA-Sig-Value in *ret (OPENSSL_free).
- * Returns 0 or ANVIL_ENOMEM. */
-static int
-raw_to_der(const uint8_t *raw, size_t n, uint8_t **ret, size_t *ret_len)
-{
-	ECDSA_SIG	*es = NULL;
-	BIGNUM		*r = NULL, *s = NULL;
-	uint8_t		*der = NULL;
-	int		 len, rc = ANVIL_ENOMEM;
+/* The longest DER ECDSA-Sig-Value raw_to_der writes: a SEQUENCE of two
+ * INTEGERs of at most 48 bytes and a leading zero each; under 128 bytes,
+ * so every length is in DER's short form. */
+#define EC_DER_MAX	(2 + 2 * (2 + 1 + 48))
 
-	es = ECDSA_SIG_new();
-	r = BN_bin2bn(raw, (int)n, NULL);
-	s = BN_bin2bn(raw + n, (int)n, NULL);
-	if (es == NULL || r == NULL || s == NULL)
-		goto out;
-	if (ECDSA_SIG_set0(es, r, s) != 1)
-		goto out;
-	r = s = NULL;
-	len = i2d_ECDSA_SIG(es, &der);
-	if (len <= 0)
-		goto out;
-	*ret = der;
-	*ret_len = (size_t)len;
-	rc = 0;
-out:
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	return rc;
+/* Writes the DER INTEGER of the unsigned big-endian p[0..n) (n >= 1):
+ * minimal (leading zeros dropped, one kept for zero), and a zero byte
+ * first when the top bit is set.  Returns the bytes written. */
+static size_t
+der_uint(uint8_t *out, const uint8_t *p, size_t n)
+{
+	size_t	 pad;
+
+	while (n > 1 && p[0] == 0) {
+		p++;
+		n--;
+	}
+	pad = (p[0] & 0x80) != 0;
+	out[0] = 0x02;
+	out[1] = (uint8_t)(n + pad);
+	out[2] = 0;
+	memcpy(out + 2 + pad, p, n);
+	return 2 + pad + n;
+}
+
+/*
+ * Raw R||S (2n bytes, n at most 48) to a DER ECDSA-Sig-Value in der
+ * (EC_DER_MAX bytes).  Written here rather than through ECDSA_SIG and two
+ * BIGNUMs: no allocation, and the encoding is fixed (X.690 §8.3, §10.1).
+ * Values OpenSSL would refuse (zero, not below the order) are encoded as
+ * they are and refused by the verification.  Returns the length.
+ */
+static size_t
+raw_to_der(const uint8_t *raw, size_t n, uint8_t der[EC_DER_MAX])
+{
+	size_t	 len;
+
+	len = der_uint(der + 2, raw, n);
+	len += der_uint(der + 2 + len, raw + n, n);
+	der[0] = 0x30;
+	der[1] = (uint8_t)len;
+	return 2 + len;
 }
 
 /* DER ECDSA-Sig-Value to raw R||S of 2n bytes.  Returns 0 or
@@ -220,57 +222,33 @@ int
 anvil_jws_verify(const struct anvil_jws *jws, const struct anvil_jwk *key)
 {
 	enum anvil_kty	 kty;
-	EVP_MD_CTX	*ctx = NULL;
-	EVP_PKEY	*pkey;
 	const uint8_t	*sig;
-	uint8_t		*der = NULL;
+	uint8_t		 der[EC_DER_MAX];
 	size_t		 siglen, n;
-	int		 rc = ANVIL_EALG;
 
 	if (jws == NULL || key == NULL || jws->alg == NULL)
 		return ANVIL_EINVAL;
 	/* RFC 8555 §6.2: the key decides the alg; this also refuses
 	 * "none", the HS* family and anything unknown. */
 	if (strcmp(jws->alg, anvil_jwk_alg(key)) != 0)
-		goto out;
+		return ANVIL_EALG;
 	kty = anvil_jwk_kty(key);
-	pkey = anvil_jwk_pkey(key);
 	sig = jws->sig;
 	siglen = jws->sig_len;
-	rc = ANVIL_ESIG;
+	/* RFC 7518 §3.4: R||S, each exactly the curve's size. */
 	n = ec_half(kty);
 	if (n != 0) {
 		if (siglen != 2 * n)
-			goto out;
-		rc = raw_to_der(sig, n, &der, &siglen);
-		if (rc != 0)
-			goto out;
+			return ANVIL_ESIG;
+		siglen = raw_to_der(sig, n, der);
 		sig = der;
 	} else if (kty == ANVIL_KTY_RSA) {
-		if (siglen != (size_t)EVP_PKEY_get_size(pkey))
-			goto out;
+		if (siglen != (size_t)EVP_PKEY_get_size(anvil_jwk_pkey(key)))
+			return ANVIL_ESIG;
 	} else if (siglen != 64)
-		goto out;
-
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL) {
-		rc = ANVIL_ENOMEM;
-		goto out;
-	}
-	rc = ANVIL_ECRYPTO;
-	if (EVP_DigestVerifyInit(ctx, NULL, alg_md(kty), NULL, pkey) != 1)
-		goto out;
-	rc = ANVIL_ESIG;
-	if (EVP_DigestVerify(ctx, sig, siglen,
-	    (const uint8_t *)jws->signing_input, jws->signing_input_len) != 1)
-		goto out;
-	rc = 0;
-out:
-	if (rc != 0)
-		ERR_clear_error();
-	OPENSSL_free(der);
-	EVP_MD_CTX_free(ctx);
-	return rc;
+		return ANVIL_ESIG;
+	return anvil_jwk_verify(key, sig, siglen,
+	    (const uint8_t *)jws->signing_input, jws->signing_input_len);
 }
 
 /* HMAC-SHA256 of the signing input.  Returns 0 or ANVIL_ECRYPTO. */
@@ -419,6 +397,21 @@ out:
 	return rc;
 }
 
+/* The digest an alg signs with; NULL for EdDSA (one-shot, no digest). */
+static const EVP_MD *
+alg_md(enum anvil_kty kty)
+{
+	switch (kty) {
+	case ANVIL_KTY_EC_P256:
+	case ANVIL_KTY_RSA:
+		return EVP_sha256();
+	case ANVIL_KTY_EC_P384:
+		return EVP_sha384();
+	default:
+		return NULL;
+	}
+}
+
 int
 anvil_jws_sign(EVP_PKEY *key, const json_t *protected,
     const uint8_t *payload, size_t payload_len, char **ret_body)
@@ -512,8 +505,7 @@ anvil_jws_free(struct anvil_jws *jws)
 		return;
 	json_decref(jws->header);
 	free(jws->payload);
-	free(jws->payload_b64);
-	free(jws->signing_input);
 	free(jws->sig);
+	/* signing_input and payload_b64 are inside jws's allocation. */
 	free(jws);
 }

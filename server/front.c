@@ -47,6 +47,8 @@
 #define EVHTTP_MAX_BODY	(1024 * 1024)
 #define MAX_HEADERS	(16 * 1024)
 #define MAX_HOST_LEN	255
+/* JSON answers up to this size are written from the stack. */
+#define REPLY_STACK_MAX	4096
 
 /* An answer waiting for the batch's commit: headers are set on ev, the
  * body is in its output buffer. */
@@ -162,6 +164,27 @@ reason_of(int status)
 	}
 }
 
+/*
+ * Sends ev's answer as one TLS record.  evhttp queues the header block
+ * and the body as two chains of the connection's output buffer, and
+ * bufferevent_openssl makes one SSL_write, so one TLS record and one
+ * write(2), of each chain: joining them halves the records and the
+ * writes per answer.  Nothing is written before the loop finds the
+ * socket writable, so the join comes first.
+ */
+static void
+send_reply(struct evhttp_request *ev, int status)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(ev);
+	struct bufferevent *bev = NULL;
+
+	if (conn != NULL)
+		bev = evhttp_connection_get_bufferevent(conn);
+	evhttp_send_reply(ev, status, reason_of(status), NULL);
+	if (bev != NULL)
+		(void)evbuffer_pullup(bufferevent_get_output(bev), -1);
+}
+
 static void on_flush(evutil_socket_t, short, void *);
 
 /*
@@ -208,7 +231,7 @@ send_failed(struct server *srv, struct evhttp_request *ev)
 	(void)evbuffer_add_printf(o, "{\"type\":\"" ANVIL_PROBLEM_NS
 	    "serverInternal\",\"detail\":\"the database did not commit\","
 	    "\"status\":500}");
-	evhttp_send_reply(ev, 500, reason_of(500), NULL);
+	send_reply(ev, 500);
 }
 
 void
@@ -230,15 +253,24 @@ reply_raw(struct req *r, int status, const char *ctype, const char *body,
 		send_failed(r->srv, r->ev);
 		return;
 	}
-	evhttp_send_reply(r->ev, status, reason_of(status), NULL);
+	send_reply(r->ev, status);
 }
 
+/* Answers with body as compact JSON (taking the reference on body). */
 static void
 reply_dump(struct req *r, int status, const char *ctype, json_t *body)
 {
-	char *text = NULL;
-	size_t len = 0;
+	char buf[REPLY_STACK_MAX], *text = NULL;
+	size_t len;
 
+	/* Most answers fit: no allocation for the text. */
+	len = json_dumpb(body, buf, sizeof(buf), JSON_COMPACT |
+	    JSON_ENCODE_ANY);
+	if (len > 0 && len <= sizeof(buf)) {
+		json_decref(body);
+		reply_raw(r, status, ctype, buf, len);
+		return;
+	}
 	if (anvil_json_dump(body, &text, &len) != 0) {
 		json_decref(body);
 		reply_raw(r, 500, "text/plain", "out of memory", 13);
@@ -404,23 +436,38 @@ b64url_shaped(const char *s)
 	return true;
 }
 
-/* Loads the account named by kid, which must be one of our account URLs. */
+/*
+ * Loads the account named by kid, which must be one of our account URLs,
+ * and its key.  A valid account and its key come from the key cache when
+ * there (no store read: keycache.h says why that is coherent), unless
+ * full is set: then the whole account is read from the store (its JWK and
+ * contact texts, which the cache does not keep).
+ */
 static int
-load_kid(struct req *r, const char *kid)
+load_kid(struct req *r, const char *kid, bool full)
 {
-	char prefix[400];
-	size_t plen;
+	size_t blen = strlen(r->base), plen = strlen(PATH_ACCT);
+	const char *id;
 	json_t *jwk = NULL;
 	int rc;
 
-	snprintf(prefix, sizeof(prefix), "%s%s", r->base, PATH_ACCT);
-	plen = strlen(prefix);
-	if (strncmp(kid, prefix, plen) != 0 || strlen(kid + plen) != ID_LEN) {
+	if (strncmp(kid, r->base, blen) != 0 ||
+	    strncmp(kid + blen, PATH_ACCT, plen) != 0 ||
+	    strlen(kid + blen + plen) != ID_LEN) {
 		reply_problem(r, ANVIL_PROB_ACCOUNT_DOES_NOT_EXIST, 0,
 		    "kid is not an account URL of this server");
 		return -1;
 	}
-	rc = store_acct_get(r->srv->store, kid + plen, &r->acct);
+	id = kid + blen + plen;
+	if (!full) {
+		r->key = keycache_acct_find(r->srv->keys, id, &r->acct);
+		if (r->key != NULL) {
+			r->key_borrowed = true;
+			r->has_acct = true;
+			return 0;
+		}
+	}
+	rc = store_acct_get(r->srv->store, id, &r->acct);
 	if (rc == ANVIL_ENOENT) {
 		reply_problem(r, ANVIL_PROB_ACCOUNT_DOES_NOT_EXIST, 0,
 		    "no account at %s", kid);
@@ -441,6 +488,7 @@ load_kid(struct req *r, const char *kid)
 	r->key = keycache_find(r->srv->keys, r->acct.id, r->acct.thumbprint);
 	if (r->key != NULL) {
 		r->key_borrowed = true;
+		keycache_acct_put(r->srv->keys, &r->acct);
 		return 0;
 	}
 	rc = anvil_json_parse_object(r->acct.jwk, strlen(r->acct.jwk), &jwk);
@@ -456,6 +504,7 @@ load_kid(struct req *r, const char *kid)
 	if (strcmp(anvil_jwk_thumbprint(r->key), r->acct.thumbprint) == 0) {
 		keycache_put(r->srv->keys, r->acct.id, r->key);
 		r->key_borrowed = true;
+		keycache_acct_put(r->srv->keys, &r->acct);
 	}
 	return 0;
 }
@@ -463,10 +512,11 @@ load_kid(struct req *r, const char *kid)
 /*
  * Authenticates a POST (RFC 8555 §6.2-§6.5).  On failure it has answered
  * and returns -1; on success the req holds the JWS, the verified key, the
- * account (for kid) and the payload.
+ * account (for kid; its JWK and contact texts only with full_acct) and
+ * the payload.
  */
 static int
-authenticate(struct req *r, enum key_rule rule)
+authenticate(struct req *r, enum key_rule rule, bool full_acct)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
 	char url[700];
@@ -541,7 +591,7 @@ authenticate(struct req *r, enum key_rule rule)
 			    anvil_strerror(rc));
 			return -1;
 		}
-	} else if (load_kid(r, r->jws->kid) != 0)
+	} else if (load_kid(r, r->jws->kid, full_acct) != 0)
 		return -1;
 	rc = anvil_jws_verify(r->jws, r->key);
 	if (rc == ANVIL_EALG) {
@@ -585,19 +635,21 @@ struct route {
 	const char	*prefix;
 	bool		 has_arg;	/* prefix is followed by an id */
 	enum key_rule	 rule;
+	bool		 full_acct;	/* needs the account's JWK and
+					   contact texts (load_kid) */
 	void		(*fn)(struct req *);
 };
 
 static const struct route routes[] = {
-	{ PATH_NEW_ACCT, false, KEY_JWK, ra_new_account },
-	{ PATH_ACCT, true, KEY_KID, ra_account },
-	{ PATH_KEY_CHANGE, false, KEY_KID, ra_key_change },
-	{ PATH_NEW_ORDER, false, KEY_KID, ra_new_order },
-	{ PATH_ORDER, true, KEY_KID, ra_order },
-	{ PATH_AUTHZ, true, KEY_KID, ra_authz },
-	{ PATH_CHALL, true, KEY_KID, ra_chall },
-	{ PATH_CERT, true, KEY_KID, ra_cert },
-	{ PATH_REVOKE, false, KEY_EITHER, ra_revoke },
+	{ PATH_NEW_ACCT, false, KEY_JWK, false, ra_new_account },
+	{ PATH_ACCT, true, KEY_KID, true, ra_account },
+	{ PATH_KEY_CHANGE, false, KEY_KID, true, ra_key_change },
+	{ PATH_NEW_ORDER, false, KEY_KID, false, ra_new_order },
+	{ PATH_ORDER, true, KEY_KID, false, ra_order },
+	{ PATH_AUTHZ, true, KEY_KID, false, ra_authz },
+	{ PATH_CHALL, true, KEY_KID, false, ra_chall },
+	{ PATH_CERT, true, KEY_KID, false, ra_cert },
+	{ PATH_REVOKE, false, KEY_EITHER, false, ra_revoke },
 };
 
 /* Splits "ID" or "ID/sub" after a prefix; false if it is not of that form. */
@@ -686,7 +738,8 @@ dispatch(struct evhttp_request *ev, void *arg)
 		/* Its writes join this pass's batch (or, if that cannot
 		 * open, commit on their own). */
 		r.batched = front_batch_join(srv) == 0;
-		if (authenticate(&r, routes[i].rule) == 0)
+		if (authenticate(&r, routes[i].rule,
+		    routes[i].full_acct) == 0)
 			routes[i].fn(&r);
 		req_done(&r);
 		return;
@@ -838,14 +891,17 @@ front_batch_flush(struct server *srv)
 		return;
 	if (store_batch_open(srv->store))
 		rc = store_batch_commit(srv->store);
-	if (rc != 0)
+	if (rc != 0) {
 		fprintf(stderr, "anvil-ca: group commit failed (%s): %zu "
 		    "answers become serverInternal\n", anvil_strerror(rc),
 		    b->n);
+		/* The rolled-back writes may have been read into the
+		 * account cache. */
+		keycache_acct_drop_all(srv->keys);
+	}
 	for (i = 0; i < b->n; i++) {
 		if (rc == 0)
-			evhttp_send_reply(b->v[i].ev, b->v[i].status,
-			    reason_of(b->v[i].status), NULL);
+			send_reply(b->v[i].ev, b->v[i].status);
 		else
 			send_failed(srv, b->v[i].ev);
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "anvil/anvil.h"
+#include "keycache.h"
 #include "revoc.h"
 #include "server.h"
 #include "store.h"
@@ -260,6 +261,8 @@ ra_account(struct req *r)
 	}
 	if (status != NULL)
 		r->acct.status = ACCT_DEACTIVATED;
+	/* The account cache forgets it before the store changes. */
+	keycache_acct_drop(r->srv->keys, r->acct.id);
 	if (store_acct_update(r->srv->store, &r->acct) != 0) {
 		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
 		    "could not update the account");
@@ -370,6 +373,8 @@ ra_key_change(struct req *r)
 	jwk_text = NULL;
 	snprintf(r->acct.thumbprint, sizeof(r->acct.thumbprint), "%s",
 	    anvil_jwk_thumbprint(newkey));
+	/* The account cache forgets it before the store changes. */
+	keycache_acct_drop(r->srv->keys, r->acct.id);
 	rc = store_acct_update(r->srv->store, &r->acct);
 	if (rc == ANVIL_EEXIST) {
 		reply_problem(r, ANVIL_PROB_MALFORMED, 409,

@@ -79,7 +79,11 @@ struct req {
 						   unless key_borrowed */
 	bool			 key_borrowed;	/* key is the key cache's */
 	bool			 has_acct;
-	struct acct		 acct;		/* the kid's account */
+	struct acct		 acct;		/* the kid's account; its jwk
+						   and contact are NULL
+						   except for the account
+						   and keyChange resources
+						   (front.c, load_kid) */
 	bool			 post_as_get;	/* payload "" */
 	json_t			*payload;	/* JSON object or NULL; owned */
 	int			 retry_after;	/* seconds, -1 for none */

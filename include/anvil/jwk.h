@@ -10,6 +10,8 @@
 #define ANVIL_JWK_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -59,6 +61,21 @@ ANVIL_API EVP_PKEY *anvil_jwk_pkey(const struct anvil_jwk *k);
 
 /* The JWS alg this key signs with: "ES256", "ES384", "RS256", "EdDSA". */
 ANVIL_API const char *anvil_jwk_alg(const struct anvil_jwk *k);
+
+/*
+ * Verifies sig over msg with the key, sig in OpenSSL's encoding: a DER
+ * ECDSA-Sig-Value (EC, with SHA-256 for P-256, SHA-384 for P-384),
+ * PKCS #1 v1.5 with SHA-256 (RSA), or the 64 bytes of Ed25519.  JWS
+ * callers want anvil_jws_verify, which also checks the alg and converts
+ * the raw R||S of ES256/ES384.  Returns 0, ANVIL_ESIG, ANVIL_ENOMEM or
+ * ANVIL_ECRYPTO.
+ *
+ * An EC or RSA key keeps its verification contexts (made once, when it is
+ * built): verifications with one key must not run in several threads at
+ * the same time (different keys may).
+ */
+ANVIL_API int anvil_jwk_verify(const struct anvil_jwk *k, const uint8_t *sig,
+    size_t siglen, const uint8_t *msg, size_t msglen) ANVIL_MUSTCHECK;
 
 /* True when both are the same public key. */
 ANVIL_API bool anvil_jwk_equal(const struct anvil_jwk *a,

@@ -27,8 +27,11 @@ struct anvil_jws {
 	json_t		*jwk;		/* "jwk" object or NULL; borrowed */
 	uint8_t		*payload;	/* decoded payload, NUL-terminated; owned */
 	size_t		 payload_len;
-	char		*payload_b64;	/* payload as sent; owned */
-	char		*signing_input;	/* protected "." payload; owned */
+	char		*payload_b64;	/* payload as sent; borrowed: the
+					   end of signing_input */
+	char		*signing_input;	/* protected "." payload, NUL-
+					   terminated; inside the JWS's
+					   own allocation (freed with it) */
 	size_t		 signing_input_len;
 	uint8_t		*sig;		/* decoded signature; owned */
 	size_t		 sig_len;

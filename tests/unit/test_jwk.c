@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "anvil/anvil.h"
 
@@ -312,6 +314,88 @@ test_from_pkey(void **state)
 	assert_null(a);
 }
 
+/* Signs msg with pkey in OpenSSL's encoding; *ret_sig is malloc'd. */
+static void
+ossl_sign(EVP_PKEY *pkey, const EVP_MD *md, const char *msg,
+    uint8_t **ret_sig, size_t *ret_len)
+{
+	EVP_MD_CTX	*ctx = EVP_MD_CTX_new();
+	size_t		 len = 0;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, md, NULL, pkey), 1);
+	assert_int_equal(EVP_DigestSign(ctx, NULL, &len,
+	    (const uint8_t *)msg, strlen(msg)), 1);
+	*ret_sig = malloc(len);
+	assert_non_null(*ret_sig);
+	assert_int_equal(EVP_DigestSign(ctx, *ret_sig, &len,
+	    (const uint8_t *)msg, strlen(msg)), 1);
+	*ret_len = len;
+	EVP_MD_CTX_free(ctx);
+}
+
+/*
+ * anvil_jwk_verify with the kept contexts: each key type's digest, a
+ * refusal for another message, another key's signature, a truncated or
+ * garbage signature, and a success again afterwards on the same key.
+ */
+static void
+test_verify(void **state)
+{
+	static const enum anvil_key_type types[] = { ANVIL_KEY_EC256,
+	    ANVIL_KEY_EC384, ANVIL_KEY_RSA2048, ANVIL_KEY_ED25519 };
+	struct anvil_jwk	*k = NULL, *o = NULL;
+	EVP_PKEY		*pkey = NULL, *opkey = NULL;
+	const EVP_MD		*md;
+	uint8_t			*sig = NULL, *osig = NULL;
+	uint8_t			 junk[512];
+	size_t			 i, len = 0, olen = 0;
+
+	(void)state;
+	memset(junk, 0x5a, sizeof(junk));
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		md = types[i] == ANVIL_KEY_EC384 ? EVP_sha384() :
+		    types[i] == ANVIL_KEY_ED25519 ? NULL : EVP_sha256();
+		assert_int_equal(anvil_key_generate(types[i], &pkey), 0);
+		assert_int_equal(anvil_key_generate(types[i], &opkey), 0);
+		assert_int_equal(anvil_jwk_from_pkey(pkey, &k), 0);
+		/* Built from the JSON form too: the server's path. */
+		o = k;
+		k = NULL;
+		{
+			json_t *j = anvil_jwk_to_json(o);
+
+			assert_non_null(j);
+			assert_int_equal(anvil_jwk_from_json(j, &k), 0);
+			json_decref(j);
+		}
+		anvil_jwk_free(o);
+		o = NULL;
+		ossl_sign(pkey, md, "message", &sig, &len);
+		ossl_sign(opkey, md, "message", &osig, &olen);
+		assert_int_equal(anvil_jwk_verify(k, sig, len,
+		    (const uint8_t *)"message", 7), 0);
+		assert_int_equal(anvil_jwk_verify(k, sig, len,
+		    (const uint8_t *)"messagf", 7), ANVIL_ESIG);
+		assert_int_equal(anvil_jwk_verify(k, osig, olen,
+		    (const uint8_t *)"message", 7), ANVIL_ESIG);
+		assert_int_equal(anvil_jwk_verify(k, sig, len - 1,
+		    (const uint8_t *)"message", 7), ANVIL_ESIG);
+		assert_int_equal(anvil_jwk_verify(k, junk, len,
+		    (const uint8_t *)"message", 7), ANVIL_ESIG);
+		assert_int_equal(anvil_jwk_verify(k, sig, 0,
+		    (const uint8_t *)"message", 7), ANVIL_ESIG);
+		assert_int_equal(anvil_jwk_verify(k, sig, len,
+		    (const uint8_t *)"message", 7), 0);
+		assert_int_equal(ERR_peek_error(), 0);
+		free(sig);
+		free(osig);
+		anvil_jwk_free(k);
+		EVP_PKEY_free(pkey);
+		EVP_PKEY_free(opkey);
+	}
+}
+
 int
 main(void)
 {
@@ -320,6 +404,7 @@ main(void)
 		cmocka_unit_test(test_rfc7517),
 		cmocka_unit_test(test_rfc8037),
 		cmocka_unit_test(test_from_pkey),
+		cmocka_unit_test(test_verify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -410,6 +410,154 @@ test_hmac(void **state)
 	anvil_jws_free(jws);
 }
 
+/* Signs payload with pkey (protected header {"nonce":"n"}), parses it. */
+static struct anvil_jws *
+signed_jws(EVP_PKEY *pkey, const char *payload)
+{
+	struct anvil_jws	*jws;
+	json_t			*prot;
+	char			*body = NULL;
+
+	prot = json_pack("{s:s}", "nonce", "n");
+	assert_non_null(prot);
+	assert_int_equal(anvil_jws_sign(pkey, prot, (const uint8_t *)payload,
+	    strlen(payload), &body), 0);
+	jws = parse(body, 0);
+	free(body);
+	json_decref(prot);
+	return jws;
+}
+
+/*
+ * A key keeps its verification contexts: failures of every kind in
+ * between must not change the outcome of the next verification, with
+ * the same key object, for every key type.
+ */
+static void
+test_verify_reuse(void **state)
+{
+	static const enum anvil_key_type types[] = { ANVIL_KEY_EC256,
+	    ANVIL_KEY_EC384, ANVIL_KEY_RSA2048, ANVIL_KEY_ED25519 };
+	struct anvil_jwk	*k = NULL, *ok = NULL;
+	struct anvil_jws	*good, *other, *bad, t;
+	EVP_PKEY		*pkey = NULL, *opkey = NULL;
+	uint8_t			*sig;
+	size_t			 i;
+	int			 round;
+
+	(void)state;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		assert_int_equal(anvil_key_generate(types[i], &pkey), 0);
+		assert_int_equal(anvil_key_generate(types[i], &opkey), 0);
+		assert_int_equal(anvil_jwk_from_pkey(pkey, &k), 0);
+		assert_int_equal(anvil_jwk_from_pkey(opkey, &ok), 0);
+		good = signed_jws(pkey, "{\"a\":1}");
+		/* The same payload and header signed by another key. */
+		other = signed_jws(opkey, "{\"a\":1}");
+		bad = signed_jws(pkey, "{\"a\":1}");
+		bad->sig[bad->sig_len / 2] ^= 0x01;
+		for (round = 0; round < 3; round++) {
+			assert_int_equal(anvil_jws_verify(good, k), 0);
+			assert_int_equal(anvil_jws_verify(other, k),
+			    ANVIL_ESIG);
+			assert_int_equal(anvil_jws_verify(other, ok), 0);
+			assert_int_equal(anvil_jws_verify(bad, k), ANVIL_ESIG);
+			assert_int_equal(anvil_jws_verify(good, k), 0);
+			/* One byte short, one byte long (a copy). */
+			t = *good;
+			t.sig_len = good->sig_len - 1;
+			assert_int_equal(anvil_jws_verify(&t, k), ANVIL_ESIG);
+			sig = malloc(good->sig_len + 1);
+			assert_non_null(sig);
+			memcpy(sig, good->sig, good->sig_len);
+			sig[good->sig_len] = 0;
+			t.sig = sig;
+			t.sig_len = good->sig_len + 1;
+			assert_int_equal(anvil_jws_verify(&t, k), ANVIL_ESIG);
+			free(sig);
+			/* Another alg in the header. */
+			t = *good;
+			t.alg = types[i] == ANVIL_KEY_EC256 ? "ES384" : "ES256";
+			assert_int_equal(anvil_jws_verify(&t, k), ANVIL_EALG);
+			/* The signing input changed. */
+			t = *good;
+			t.signing_input_len--;
+			assert_int_equal(anvil_jws_verify(&t, k), ANVIL_ESIG);
+			assert_int_equal(anvil_jws_verify(good, k), 0);
+		}
+		anvil_jws_free(good);
+		anvil_jws_free(other);
+		anvil_jws_free(bad);
+		anvil_jwk_free(k);
+		anvil_jwk_free(ok);
+		EVP_PKEY_free(pkey);
+		EVP_PKEY_free(opkey);
+	}
+}
+
+/*
+ * Raw R||S to DER: R and S with leading zero bytes (shorter INTEGERs)
+ * and with the top bit set (a zero byte first) must all verify.  Each
+ * signature has R or S with a leading zero byte with probability ~1/128:
+ * 2048 signatures miss every such case with probability ~1e-7.
+ */
+static void
+test_verify_der_shapes(void **state)
+{
+	struct anvil_jwk	*k = NULL;
+	struct anvil_jws	*jws;
+	EVP_PKEY		*pkey = NULL;
+	char			 payload[32];
+	int			 i, lead_zero = 0, top_bit = 0;
+
+	(void)state;
+	assert_int_equal(anvil_key_generate(ANVIL_KEY_EC256, &pkey), 0);
+	assert_int_equal(anvil_jwk_from_pkey(pkey, &k), 0);
+	for (i = 0; i < 2048; i++) {
+		snprintf(payload, sizeof(payload), "{\"i\":%d}", i);
+		jws = signed_jws(pkey, payload);
+		assert_int_equal(jws->sig_len, 64);
+		if (jws->sig[0] == 0 || jws->sig[32] == 0)
+			lead_zero++;
+		if ((jws->sig[0] & 0x80) != 0 || (jws->sig[32] & 0x80) != 0)
+			top_bit++;
+		assert_int_equal(anvil_jws_verify(jws, k), 0);
+		anvil_jws_free(jws);
+	}
+	assert_true(lead_zero > 0);
+	assert_true(top_bit > 0);
+	anvil_jwk_free(k);
+	EVP_PKEY_free(pkey);
+}
+
+/* The signing input and payload_b64 live in the JWS's allocation. */
+static void
+test_parse_layout(void **state)
+{
+	struct anvil_jws	*jws;
+
+	(void)state;
+	jws = parse(flat(A3_HEADER, RFC7515_PAYLOAD, A3_SIG), 0);
+	assert_int_equal(jws->signing_input_len,
+	    strlen(A3_HEADER) + 1 + strlen(RFC7515_PAYLOAD));
+	assert_int_equal(strlen(jws->signing_input), jws->signing_input_len);
+	assert_ptr_equal(jws->payload_b64,
+	    jws->signing_input + strlen(A3_HEADER) + 1);
+	assert_int_equal(jws->sig_len, 64);
+	anvil_jws_free(jws);
+	/* Empty payload (POST-as-GET): the input ends with the dot. */
+	jws = parse(flat(A3_HEADER, "", A3_SIG), 0);
+	assert_string_equal(jws->signing_input, A3_HEADER ".");
+	assert_string_equal(jws->payload_b64, "");
+	assert_int_equal(jws->payload_len, 0);
+	assert_non_null(jws->payload);
+	anvil_jws_free(jws);
+	/* Bad base64url in any of the three. */
+	parse(flat(A3_HEADER "=", RFC7515_PAYLOAD, A3_SIG), ANVIL_EJWS);
+	parse(flat(A3_HEADER, RFC7515_PAYLOAD "+", A3_SIG), ANVIL_EJWS);
+	parse(flat(A3_HEADER, RFC7515_PAYLOAD, A3_SIG "*"), ANVIL_EJWS);
+}
+
 int
 main(void)
 {
@@ -420,6 +568,9 @@ main(void)
 		cmocka_unit_test(test_sign_rfc8037),
 		cmocka_unit_test(test_sign_roundtrip),
 		cmocka_unit_test(test_hmac),
+		cmocka_unit_test(test_verify_reuse),
+		cmocka_unit_test(test_verify_der_shapes),
+		cmocka_unit_test(test_parse_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
