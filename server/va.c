@@ -4,10 +4,11 @@
  *
  * The front submits jobs on the event loop's thread; they wait in a ring
  * of VA_QUEUE_MAX slots.  cfg->threads workers take them one at a time,
- * each with its own resolver context created once in va_new(), and put
- * the results in a second ring.  A pipe wakes the event loop, whose
- * callback drains every result and calls done() for each, so done() always
- * runs on the loop's thread and libevent needs no locking of its own.
+ * each with its own resolver context and curl handle created once in
+ * va_new() (struct va_ctx), and put the results in a second ring.  A pipe
+ * wakes the event loop, whose callback drains every result and calls
+ * done() for each, so done() always runs on the loop's thread and
+ * libevent needs no locking of its own.
  *
  * Bounds: a job counts from va_submit() until its result is delivered, and
  * at most VA_QUEUE_MAX jobs count at once, so neither ring can overflow
@@ -47,7 +48,7 @@ struct worker {
 	struct va	*va;
 	pthread_t	 thread;
 	int		 started;
-	struct ub_ctx	*ub;		/* owned; this thread only */
+	struct va_ctx	 ctx;		/* owned; this thread only */
 };
 
 struct va {
@@ -273,12 +274,37 @@ job_check(const struct va_job *job, struct va_result *res)
 	return 0;
 }
 
+int
+va__ctx_init(struct va_ctx *ctx, const char *resolver)
+{
+	int	 rc;
+
+	ctx->ub = NULL;
+	ctx->http = NULL;
+	rc = va__resolver_new(resolver, &ctx->ub);
+	if (rc == 0)
+		rc = va__http01_new(&ctx->http);
+	if (rc != 0)
+		va__ctx_done(ctx);
+	return rc;
+}
+
+void
+va__ctx_done(struct va_ctx *ctx)
+{
+	va__http01_free(ctx->http);
+	ctx->http = NULL;
+	if (ctx->ub != NULL)
+		ub_ctx_delete(ctx->ub);
+	ctx->ub = NULL;
+}
+
 void
 va__check_sync(const struct va_config *cfg, const struct va_job *job,
     struct va_result *res, va_check_fn fn)
 {
 	struct va_config c;
-	struct ub_ctx	*ub = NULL;
+	struct va_ctx	 ctx = { NULL, NULL };
 	int		 rc;
 
 	rc = va__config(cfg, &c);
@@ -291,16 +317,15 @@ va__check_sync(const struct va_config *cfg, const struct va_job *job,
 		goto out;
 	rc = curl_ready();
 	if (rc == 0)
-		rc = va__resolver_new(c.resolver, &ub);
+		rc = va__ctx_init(&ctx, c.resolver);
 	if (rc != 0) {
 		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Validation of %s "
 		    "could not start: %s", job->name, anvil_strerror(rc));
 		goto out;
 	}
-	fn(&c, ub, job, res);
+	fn(&c, &ctx, job, res);
 out:
-	if (ub != NULL)
-		ub_ctx_delete(ub);
+	va__ctx_done(&ctx);
 }
 
 /* Wakes the event loop.  A failed write means the pipe is full, so a
@@ -341,7 +366,7 @@ worker_main(void *arg)
 		memset(&res, 0, sizeof(res));
 		memcpy(res.chall_id, job.chall_id, sizeof(res.chall_id));
 		if (job_check(&job, &res) == 0)
-			checks[job.type](&va->cfg, w->ub, &job, &res);
+			checks[job.type](&va->cfg, &w->ctx, &job, &res);
 
 		(void)pthread_mutex_lock(&va->lock);
 		/* outstanding counts this job, so the ring has room. */
@@ -473,7 +498,7 @@ va_new(struct event_base *base, const struct va_config *cfg,
 	if (va->jobs == NULL || va->results == NULL || va->workers == NULL)
 		goto out;
 	for (i = 0; i < va->cfg.threads; i++) {
-		rc = va__resolver_new(va->resolver, &va->workers[i].ub);
+		rc = va__ctx_init(&va->workers[i].ctx, va->resolver);
 		if (rc != 0)
 			goto out;
 	}
@@ -536,8 +561,7 @@ va_free(struct va *va)
 			if (va->workers[i].started)
 				(void)pthread_join(va->workers[i].thread,
 				    NULL);
-			if (va->workers[i].ub != NULL)
-				ub_ctx_delete(va->workers[i].ub);
+			va__ctx_done(&va->workers[i].ctx);
 		}
 	}
 	if (va->wakeup != NULL)

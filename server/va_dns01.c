@@ -58,7 +58,7 @@ txt_value(const unsigned char *rd, size_t len, char *out, size_t *ret_kept)
 }
 
 void
-va__dns01(const struct va_config *cfg, struct ub_ctx *ub,
+va__dns01(const struct va_config *cfg, struct va_ctx *vc,
     const struct va_job *job, struct va_result *res)
 {
 	struct ub_result	*r = NULL;
@@ -83,7 +83,7 @@ va__dns01(const struct va_config *cfg, struct ub_ctx *ub,
 	}
 	wlen = anvil_b64url_encode_to(want, digest, sizeof(digest));
 
-	rc = va__lookup(ub, qname, RR_TXT, deadline, &r, why, sizeof(why));
+	rc = va__lookup(vc->ub, qname, RR_TXT, deadline, &r, why, sizeof(why));
 	if (rc == ANVIL_ETIMEDOUT) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: query timed out "
 		    "looking up TXT for %s", qname);

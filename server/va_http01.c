@@ -16,6 +16,9 @@
  * The body is read up to ANVIL_MAX_HTTP01_BODY bytes and the transfer is
  * aborted past that; the whole check, every hop included, ends at the
  * deadline.
+ *
+ * Each worker thread keeps one curl handle for all its checks (struct
+ * va_http01 below), but never a connection: every request connects anew.
  */
 #include <sys/socket.h>
 
@@ -38,6 +41,7 @@
 #define URL_MAX		2048	/* longest URL we follow */
 #define QUOTED_URL	200	/* a URL as shown in a detail */
 #define QUOTED_BODY	120	/* a body as shown in a detail */
+#define HOST_MAX	256	/* a host name and its NUL */
 
 /* One request of the chain. */
 struct hop {
@@ -45,7 +49,7 @@ struct hop {
 					   port implied, relative redirects
 					   resolved against it */
 	char		 url[URL_MAX];	/* fetched, with the port */
-	char		 host[256];	/* lowercase host name */
+	char		 host[HOST_MAX];/* lowercase host name */
 	int		 port;		/* port to connect to */
 	int		 https;
 };
@@ -60,6 +64,38 @@ struct fetch {
 	int		 location_toolong;
 	int		 connected;	/* a TCP connection was made */
 	char		 errbuf[CURL_ERROR_SIZE];
+};
+
+/*
+ * The http-01 client of one thread.  The curl handle lives as long as the
+ * thread: the options that never change are set once, when it is made,
+ * and each request sets its URL, its time limits, its Host header and its
+ * pinned address.  So curl's set-up (the handle, the multi handle that
+ * curl_easy_perform() keeps in it, and that one's wake-up socket pair) is
+ * made once per thread instead of once per request.
+ *
+ * What must not outlive a request does not:
+ *  - connections: CURLOPT_FRESH_CONNECT and CURLOPT_FORBID_REUSE, so every
+ *    request opens its own connection to the address just resolved and
+ *    closes it when done: an answer is always what the server says now;
+ *  - TLS sessions (https hops): the session-ID cache is off;
+ *  - pinned addresses: a CURLOPT_RESOLVE entry stays in the handle's DNS
+ *    cache for good, so each request first removes the previous one's
+ *    ("-HOST:PORT", in unpin) and curl's cache holds at most one entry;
+ *  - the response: perform() clears f before each request, and curl
+ *    clears its status and headers when a transfer starts.
+ */
+struct va_http01 {
+	CURL		*h;		/* owned */
+	struct fetch	 f;		/* the last request's response */
+	char		 pin[HOST_MAX + INET6_ADDRSTRLEN + 16];
+					/* "HOST:PORT:ADDR" */
+	char		 unpin[HOST_MAX + 16];/* "-HOST:PORT" of the previous
+					   request, "" before the first */
+	char		 hosthdr[HOST_MAX + 8];/* "Host: HOST" */
+	struct curl_slist resolve[2];	/* over unpin, pin (not from
+					   malloc: curl only reads them) */
+	struct curl_slist headers;	/* over hosthdr */
 };
 
 /* curl's write callback: keeps the body, aborts past the limit. */
@@ -78,22 +114,82 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+int
+va__http01_new(struct va_http01 **ret)
+{
+	struct va_http01	*c;
+	CURL			*h;
+	CURLcode		 cc;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return ANVIL_ENOMEM;
+	anvil_buf_init(&c->f.body, ANVIL_MAX_HTTP01_BODY);
+	h = c->h = curl_easy_init();
+	if (h == NULL) {
+		va__http01_free(c);
+		return ANVIL_ENOMEM;
+	}
+	cc = curl_easy_setopt(h, CURLOPT_USERAGENT, VA_USER_AGENT);
+	if (cc == CURLE_OK)	/* never through a proxy from the env */
+		cc = curl_easy_setopt(h, CURLOPT_PROXY, "");
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	if (cc == CURLE_OK)	/* we run in threads */
+		cc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (cc == CURLE_OK)	/* a connection of its own per request */
+		cc = curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)ANVIL_MAX_HTTP01_BODY);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->f);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->f.errbuf);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	if (cc != CURLE_OK) {
+		va__http01_free(c);
+		return ANVIL_ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+void
+va__http01_free(struct va_http01 *c)
+{
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->h);
+	anvil_buf_free(&c->f.body);
+	free(c);
+}
+
 /*
- * Performs one GET of hop on the given address.  Fills f (status,
- * location, body, errbuf).  Returns curl's result; CURLE_OUT_OF_MEMORY
- * when the request could not be set up.
+ * Performs one GET of hop on the given address with c's handle.  Fills
+ * c->f (status, location, body, errbuf).  Returns curl's result;
+ * CURLE_OUT_OF_MEMORY when the request could not be set up.
  */
 static CURLcode
-perform(const struct hop *hop, const char *addr, int family,
-    int64_t deadline, struct fetch *f)
+perform(struct va_http01 *c, const struct hop *hop, const char *addr,
+    int family, int64_t deadline)
 {
-	CURL			*h = NULL;
-	struct curl_slist	*resolve = NULL, *headers = NULL, *tmp;
-	char			 pin[sizeof(hop->host) + 64];
-	char			 hosthdr[sizeof(hop->host) + 8];
+	struct fetch		*f = &c->f;
+	struct curl_slist	*resolve;
 	struct curl_header	*loc = NULL;
 	long			 left, lport = 0;
-	CURLcode		 cc = CURLE_OUT_OF_MEMORY;
+	CURLcode		 cc;
 
 	anvil_buf_reset(&f->body);
 	f->toolarge = 0;
@@ -106,68 +202,45 @@ perform(const struct hop *hop, const char *addr, int family,
 	left = va__left_ms(deadline);
 	if (left == 0)
 		return CURLE_OPERATION_TIMEDOUT;
-	(void)snprintf(pin, sizeof(pin), family == AF_INET6 ?
+	(void)snprintf(c->pin, sizeof(c->pin), family == AF_INET6 ?
 	    "%s:%d:[%s]" : "%s:%d:%s", hop->host, hop->port, addr);
-	(void)snprintf(hosthdr, sizeof(hosthdr), "Host: %s", hop->host);
-	tmp = curl_slist_append(NULL, pin);
-	if (tmp == NULL)
-		goto out;
-	resolve = tmp;
-	tmp = curl_slist_append(NULL, hosthdr);
-	if (tmp == NULL)
-		goto out;
-	headers = tmp;
-	h = curl_easy_init();
-	if (h == NULL)
-		goto out;
+	(void)snprintf(c->hosthdr, sizeof(c->hosthdr), "Host: %s",
+	    hop->host);
+	c->resolve[1].data = c->pin;
+	c->resolve[1].next = NULL;
+	c->resolve[0].data = c->unpin;
+	c->resolve[0].next = &c->resolve[1];
+	resolve = c->unpin[0] != '\0' ? &c->resolve[0] : &c->resolve[1];
+	c->headers.data = c->hosthdr;
+	c->headers.next = NULL;
 
-	cc = curl_easy_setopt(h, CURLOPT_URL, hop->url);
+	cc = curl_easy_setopt(c->h, CURLOPT_URL, hop->url);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+		cc = curl_easy_setopt(c->h, CURLOPT_RESOLVE, resolve);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+		cc = curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, &c->headers);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_USERAGENT, VA_USER_AGENT);
-	if (cc == CURLE_OK)	/* never through a proxy from the env */
-		cc = curl_easy_setopt(h, CURLOPT_PROXY, "");
+		cc = curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, left);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	if (cc == CURLE_OK)	/* we run in threads */
-		cc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-		    (curl_off_t)ANVIL_MAX_HTTP01_BODY);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->errbuf);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		cc = curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, left);
 	if (cc != CURLE_OK)
-		goto out;
+		return cc;
 
-	cc = curl_easy_perform(h);
+	cc = curl_easy_perform(c->h);
+	/* curl's DNS cache may hold the pin now: the next request drops it. */
+	(void)snprintf(c->unpin, sizeof(c->unpin), "-%s:%d", hop->host,
+	    hop->port);
 	/* A local port is known once the connection was established. */
-	if (curl_easy_getinfo(h, CURLINFO_LOCAL_PORT, &lport) == CURLE_OK &&
-	    lport > 0)
+	if (curl_easy_getinfo(c->h, CURLINFO_LOCAL_PORT, &lport) ==
+	    CURLE_OK && lport > 0)
 		f->connected = 1;
 	if (cc != CURLE_OK)
-		goto out;
-	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &f->status) !=
+		return cc;
+	if (curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &f->status) !=
 	    CURLE_OK)
 		f->status = 0;
 	/* The last response's Location, if any (the handle owns it). */
-	if (curl_easy_header(h, "Location", 0, CURLH_HEADER, -1, &loc) ==
+	if (curl_easy_header(c->h, "Location", 0, CURLH_HEADER, -1, &loc) ==
 	    CURLHE_OK && loc->value != NULL) {
 		if (strlen(loc->value) >= sizeof(f->location))
 			f->location_toolong = 1;
@@ -176,35 +249,32 @@ perform(const struct hop *hop, const char *addr, int family,
 			f->has_location = 1;
 		}
 	}
-out:
-	curl_easy_cleanup(h);
-	curl_slist_free_all(headers);
-	curl_slist_free_all(resolve);
-	return cc;
+	return CURLE_OK;
 }
 
 /*
  * Fetches hop: resolves its host, then GETs from the first address that
- * accepts a connection.  Returns 0 with a response in f, or a negative
- * code with the problem in res.
+ * accepts a connection.  Returns 0 with a response in vc->http->f, or a
+ * negative code with the problem in res.
  */
 static int
-fetch(struct ub_ctx *ub, const struct hop *hop, int64_t deadline,
-    struct fetch *f, struct va_result *res)
+fetch(struct va_ctx *vc, const struct hop *hop, int64_t deadline,
+    struct va_result *res)
 {
+	struct fetch	*f = &vc->http->f;
 	struct va_addrs	 addrs;
 	char		 url[QUOTED_URL];
 	CURLcode	 cc = CURLE_COULDNT_CONNECT;
 	size_t		 i;
 	int		 rc;
 
-	rc = va__lookup_addrs(ub, hop->host, deadline, &addrs, res);
+	rc = va__lookup_addrs(vc->ub, hop->host, deadline, &addrs, res);
 	if (rc != 0)
 		return rc;
 	/* IPv6 first; the next address only when this one cannot connect. */
 	for (i = 0; i < addrs.n; i++) {
-		cc = perform(hop, addrs.a[i].text, addrs.a[i].family,
-		    deadline, f);
+		cc = perform(vc->http, hop, addrs.a[i].text,
+		    addrs.a[i].family, deadline);
 		if (cc != CURLE_COULDNT_CONNECT)
 			break;
 	}
@@ -374,28 +444,43 @@ out:
 	return rc;
 }
 
-/* Builds the first hop: http://NAME[:PORT]/.well-known/acme-challenge/TOKEN.
- * Returns 0 or a negative code with the problem in res. */
+/*
+ * Builds the first hop: http://NAME[:PORT]/.well-known/acme-challenge/TOKEN,
+ * the port shown only when it is not 80.  The job was checked (the name
+ * has only letters, digits, '-' and '.', the token is base64url), so the
+ * URL is written directly: the same text curl's URL API makes from these
+ * parts (see hop_from_url()), without its parsing and allocations on
+ * every check.  Returns 0 or a negative code with the problem in res.
+ */
 static int
 first_hop(const struct va_config *cfg, const struct va_job *job,
     struct hop *hop, struct va_result *res)
 {
-	CURLU	*u = NULL;
-	char	 path[sizeof(job->token) + 32];
-	int	 rc = ANVIL_ENOMEM;
+	size_t	 i;
+	int	 n;
 
-	(void)snprintf(path, sizeof(path), "/.well-known/acme-challenge/%s",
-	    job->token);
-	u = curl_url();
-	if (u != NULL &&
-	    curl_url_set(u, CURLUPART_SCHEME, "http", 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_PATH, path, 0) == CURLUE_OK)
-		rc = hop_from_url(u, 0, cfg->http01_port, job->name, hop);
-	if (rc != 0)
+	for (i = 0; job->name[i] != '\0' && i + 1 < sizeof(hop->host); i++)
+		hop->host[i] = (char)tolower((unsigned char)job->name[i]);
+	hop->host[i] = '\0';
+	hop->port = cfg->http01_port;
+	hop->https = 0;
+	n = snprintf(hop->logical, sizeof(hop->logical),
+	    "http://%s/.well-known/acme-challenge/%s", hop->host, job->token);
+	if (n > 0 && (size_t)n < sizeof(hop->logical)) {
+		if (hop->port == 80)
+			n = snprintf(hop->url, sizeof(hop->url), "%s",
+			    hop->logical);
+		else
+			n = snprintf(hop->url, sizeof(hop->url),
+			    "http://%s:%d/.well-known/acme-challenge/%s",
+			    hop->host, hop->port, job->token);
+	}
+	if (job->name[i] != '\0' || n <= 0 || (size_t)n >= sizeof(hop->url)) {
 		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Cannot build the "
 		    "http-01 URL for %s", job->name);
-	curl_url_cleanup(u);
-	return rc;
+		return ANVIL_E2BIG;
+	}
+	return 0;
 }
 
 /* §8.3: "MAY ignore whitespace characters at the end of the body". */
@@ -431,31 +516,27 @@ judge(const struct va_job *job, const struct hop *hop, const struct fetch *f,
 }
 
 void
-va__http01(const struct va_config *cfg, struct ub_ctx *ub,
+va__http01(const struct va_config *cfg, struct va_ctx *vc,
     const struct va_job *job, struct va_result *res)
 {
+	const struct fetch *f = &vc->http->f;
 	struct hop	 hop, next;
-	struct fetch	*f = NULL;
 	char		 url[QUOTED_URL];
 	int64_t		 deadline;
 	int		 redirects;
 
 	deadline = va__now_ms() + cfg->timeout_ms;
-	/* The fetch holds two URL-sized buffers: keep it off the stack. */
-	f = calloc(1, sizeof(*f));
-	if (f == NULL) {
-		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Out of memory "
-		    "validating %s", job->name);
-		return;
-	}
-	anvil_buf_init(&f->body, ANVIL_MAX_HTTP01_BODY);
 	if (first_hop(cfg, job, &hop, res) != 0)
-		goto out;
+		return;
 	/* Terminates: each pass follows one redirect, and they are
 	 * counted. */
 	for (redirects = 0;; redirects++) {
-		if (fetch(ub, &hop, deadline, f, res) != 0)
-			goto out;
+		if (fetch(vc, &hop, deadline, res) != 0)
+			return;
+		if (f->status == 200) {
+			judge(job, &hop, f, res);
+			return;
+		}
 		(void)va__quote(url, sizeof(url), hop.logical,
 		    strlen(hop.logical));
 		if (f->status == 301 || f->status == 302 || f->status == 303 ||
@@ -464,7 +545,7 @@ va__http01(const struct va_config *cfg, struct ub_ctx *ub,
 				va__fail(res, ANVIL_PROB_UNAUTHORIZED,
 				    "Fetching %s: too many redirects (more "
 				    "than %d)", url, ANVIL_MAX_REDIRECTS);
-				goto out;
+				return;
 			}
 			if (!f->has_location) {
 				va__fail(res, ANVIL_PROB_UNAUTHORIZED,
@@ -472,24 +553,17 @@ va__http01(const struct va_config *cfg, struct ub_ctx *ub,
 				    f->status, f->location_toolong ?
 				    "to a URL too long to follow" :
 				    "without a Location");
-				goto out;
+				return;
 			}
 			if (next_hop(cfg, &hop, f->location, &next, res) != 0)
-				goto out;
+				return;
 			hop = next;
 			continue;
 		}
-		if (f->status != 200) {
-			va__fail(res, ANVIL_PROB_UNAUTHORIZED, "Invalid "
-			    "response from %s: HTTP %ld", url, f->status);
-			goto out;
-		}
-		judge(job, &hop, f, res);
-		break;
+		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "Invalid response "
+		    "from %s: HTTP %ld", url, f->status);
+		return;
 	}
-out:
-	anvil_buf_free(&f->body);
-	free(f);
 }
 
 void

@@ -31,16 +31,50 @@ struct ub_result;
 #define VA_QUEUE_MAX			4096
 #define VA_USER_AGENT			"anvil-ca validator"
 
+struct va_http01;
+
+/*
+ * What a worker thread keeps from one check to the next: its resolver and
+ * its HTTP client, both created once (va__ctx_init()) and used by this
+ * thread only.  Nothing in it carries a result or a connection from one
+ * check to the next (see va_http01.c).  A synchronous check makes one and
+ * frees it after.
+ */
+struct va_ctx {
+	struct ub_ctx	*ub;		/* owned: ub_ctx_delete() */
+	struct va_http01 *http;		/* owned: va__http01_free() */
+};
+
 /* A check: fills res (ok, problem, detail) for job. */
-typedef void (*va_check_fn)(const struct va_config *cfg, struct ub_ctx *ub,
+typedef void (*va_check_fn)(const struct va_config *cfg, struct va_ctx *vc,
     const struct va_job *job, struct va_result *res);
 
-void va__http01(const struct va_config *cfg, struct ub_ctx *ub,
+void va__http01(const struct va_config *cfg, struct va_ctx *vc,
     const struct va_job *job, struct va_result *res);
-void va__dns01(const struct va_config *cfg, struct ub_ctx *ub,
+void va__dns01(const struct va_config *cfg, struct va_ctx *vc,
     const struct va_job *job, struct va_result *res);
-void va__tlsalpn01(const struct va_config *cfg, struct ub_ctx *ub,
+void va__tlsalpn01(const struct va_config *cfg, struct va_ctx *vc,
     const struct va_job *job, struct va_result *res);
+
+/*
+ * Fills ctx with a new resolver (see va__resolver_new()) and a new HTTP
+ * client.  libcurl must be initialised.  Returns 0, or ANVIL_EINVAL /
+ * ANVIL_ENOMEM with ctx left empty.  Undo with va__ctx_done().
+ */
+int va__ctx_init(struct va_ctx *ctx, const char *resolver);
+
+/* Frees what ctx holds and empties it; accepts an empty ctx. */
+void va__ctx_done(struct va_ctx *ctx);
+
+/*
+ * The http-01 client of one thread: a curl handle kept for every request
+ * of every check, and the buffers of the response.  Returns 0 and *ret,
+ * or ANVIL_ENOMEM.
+ */
+int va__http01_new(struct va_http01 **ret);
+
+/* Frees h (and closes whatever curl still holds); accepts NULL. */
+void va__http01_free(struct va_http01 *h);
 
 /*
  * Copies in into out with the defaults applied to zero fields (ports,
@@ -50,9 +84,10 @@ void va__tlsalpn01(const struct va_config *cfg, struct ub_ctx *ub,
 int va__config(const struct va_config *in, struct va_config *out);
 
 /*
- * Runs one check synchronously with a resolver of its own, for the public
- * va_check_* functions: validates the job, creates the resolver, runs fn,
- * frees the resolver.  Any setup failure becomes a problem in res.
+ * Runs one check synchronously with a context of its own, for the public
+ * va_check_* functions: validates the job, creates the context (resolver
+ * and HTTP client), runs fn, frees the context.  Any setup failure
+ * becomes a problem in res.
  */
 void va__check_sync(const struct va_config *cfg, const struct va_job *job,
     struct va_result *res, va_check_fn fn);

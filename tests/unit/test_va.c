@@ -160,8 +160,11 @@ struct http_srv {
 	atomic_int	 stop;
 	pthread_mutex_t	 lock;
 	int		 requests;	/* counted since the last reset */
+	int		 conns;		/* connections accepted, the same */
 	char		 host[256];	/* of the last request */
 	char		 agent[128];
+	char		 keep_body[64];	/* answer of "keep", "" for the right
+					   one */
 };
 
 static struct http_srv hs = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -186,8 +189,9 @@ respond(int c, const char *status, const char *headers, const char *body,
 {
 	char	 head[1024];
 
-	(void)snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nConnection: "
-	    "close\r\n%s", status, headers);
+	(void)snprintf(head, sizeof(head), "HTTP/1.1 %s\r\n%s%s", status,
+	    strncmp(headers, "Connection:", 11) == 0 ? "" :
+	    "Connection: close\r\n", headers);
 	if (with_length)
 		(void)snprintf(head + strlen(head), sizeof(head) - strlen(head),
 		    "Content-Length: %zu\r\n", len);
@@ -218,8 +222,12 @@ header(const char *req, const char *name, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
-/* Answers one request according to the token at the end of its path. */
-static void
+/*
+ * Answers one request according to the token at the end of its path.
+ * Returns 1 when the connection stays open for another request (token
+ * "keep": HTTP/1.1 keep-alive), else 0.
+ */
+static int
 serve(int c)
 {
 	struct timeval	 tv = { .tv_sec = 2 };
@@ -232,14 +240,14 @@ serve(int c)
 	while (n < sizeof(req) - 1) {
 		r = recv(c, req + n, sizeof(req) - 1 - n, 0);
 		if (r <= 0)
-			return;
+			return 0;
 		n += (size_t)r;
 		req[n] = '\0';
 		if (strstr(req, "\r\n\r\n") != NULL)
 			break;
 	}
 	if (sscanf(req, "GET %511s HTTP/1.1", path) != 1)
-		return;
+		return 0;
 	(void)pthread_mutex_lock(&hs.lock);
 	hs.requests++;
 	header(req, "\r\nHost:", hs.host, sizeof(hs.host));
@@ -248,6 +256,15 @@ serve(int c)
 
 	tok = strrchr(path, '/') + 1;
 	(void)snprintf(body, sizeof(body), "%s.%s", tok, THUMB);
+	if (strcmp(tok, "keep") == 0) {
+		(void)pthread_mutex_lock(&hs.lock);
+		if (hs.keep_body[0] != '\0')
+			(void)snprintf(body, sizeof(body), "%s", hs.keep_body);
+		(void)pthread_mutex_unlock(&hs.lock);
+		respond(c, "200 OK", "Connection: keep-alive\r\n", body,
+		    strlen(body), 1);
+		return 1;
+	}
 	if (strncmp(path, "/final/", 7) == 0 || strcmp(tok, "ok") == 0)
 		respond(c, "200 OK", "", body, strlen(body), 1);
 	else if (strcmp(tok, "okcrlf") == 0) {
@@ -280,8 +297,11 @@ serve(int c)
 	else if (strcmp(tok, "ip") == 0)
 		respond(c, "302 Found", "Location: "
 		    "http://127.0.0.1/final/ip\r\n", "", 0, 1);
+	else if (strcmp(tok, "noloc") == 0)
+		respond(c, "302 Found", "", "", 0, 1);
 	else
 		respond(c, "404 Not Found", "", "no such file\n", 13, 1);
+	return 0;
 }
 
 static void *
@@ -296,7 +316,13 @@ http_main(void *arg)
 		c = accept(hs.fd, NULL, NULL);
 		if (c < 0)
 			continue;
-		serve(c);
+		(void)pthread_mutex_lock(&hs.lock);
+		hs.conns++;
+		(void)pthread_mutex_unlock(&hs.lock);
+		/* Terminates: each pass reads a request, and the client
+		 * closing or 2 s of silence ends it. */
+		while (serve(c) && !atomic_load(&hs.stop))
+			continue;
 		(void)shutdown(c, SHUT_WR);
 		(void)close(c);
 	}
@@ -311,8 +337,29 @@ http_requests_reset(void)
 	(void)pthread_mutex_lock(&hs.lock);
 	n = hs.requests;
 	hs.requests = 0;
+	hs.conns = 0;
 	(void)pthread_mutex_unlock(&hs.lock);
 	return n;
+}
+
+/* Connections accepted since the last http_requests_reset(). */
+static int
+http_conns(void)
+{
+	int	 n;
+
+	(void)pthread_mutex_lock(&hs.lock);
+	n = hs.conns;
+	(void)pthread_mutex_unlock(&hs.lock);
+	return n;
+}
+
+static void
+http_keep_body(const char *body)
+{
+	(void)pthread_mutex_lock(&hs.lock);
+	(void)snprintf(hs.keep_body, sizeof(hs.keep_body), "%s", body);
+	(void)pthread_mutex_unlock(&hs.lock);
 }
 
 /* ---- the TLS server (one connection per case) ---- */
@@ -835,6 +882,91 @@ test_http01_connection(void **state)
 	(void)close(silent);
 }
 
+/* Runs an http-01 check on vc, as a worker thread does. */
+static void
+ctx_check(const struct va_config *cfg, struct va_ctx *vc, const char *token,
+    struct va_result *res)
+{
+	struct va_job	 job;
+
+	make_job(&job, CHALL_HTTP01, "id", "localhost", token);
+	memset(res, 0, sizeof(*res));
+	va__http01(cfg, vc, &job, res);
+}
+
+/*
+ * One context for many checks, as a worker thread keeps it: each check
+ * makes its own connection and sees the answer of the moment, and no
+ * status, header, body or address of a check reaches the next.
+ */
+static void
+test_http01_reuse(void **state)
+{
+	struct va_config in, cfg;
+	struct va_ctx	 vc;
+	struct va_result res;
+	int64_t		 t0;
+
+	(void)state;
+	make_cfg(&in, hs.port, 0, 5000);
+	assert_int_equal(va__config(&in, &cfg), 0);
+	assert_int_equal(va__ctx_init(&vc, NULL), 0);
+
+	/* The server offers to keep the connection open.  The second check
+	 * must connect again (the server, waiting on the first connection
+	 * for 2 s, would otherwise delay it) and see the new body. */
+	http_keep_body("");
+	(void)http_requests_reset();
+	ctx_check(&cfg, &vc, "keep", &res);
+	expect(&res, 1, 0, NULL);
+	http_keep_body("stale");
+	t0 = va__now_ms();
+	ctx_check(&cfg, &vc, "keep", &res);
+	expect(&res, 0, ANVIL_PROB_INCORRECT_RESPONSE, "received \"stale\"");
+	assert_true(va__now_ms() - t0 < 1500);
+	assert_int_equal(http_conns(), 2);
+	assert_int_equal(http_requests_reset(), 2);
+	http_keep_body("");
+
+	/* A redirect with a Location, then one without. */
+	ctx_check(&cfg, &vc, "redir", &res);
+	expect(&res, 1, 0, NULL);
+	ctx_check(&cfg, &vc, "noloc", &res);
+	expect(&res, 0, ANVIL_PROB_UNAUTHORIZED, "without a Location");
+	(void)http_requests_reset();
+
+	/* The redirect limit, on a handle used before, twice. */
+	ctx_check(&cfg, &vc, "loop", &res);
+	expect(&res, 0, ANVIL_PROB_UNAUTHORIZED, "too many redirects");
+	assert_int_equal(http_conns(), ANVIL_MAX_REDIRECTS + 1);
+	assert_int_equal(http_requests_reset(), ANVIL_MAX_REDIRECTS + 1);
+	ctx_check(&cfg, &vc, "loop", &res);
+	expect(&res, 0, ANVIL_PROB_UNAUTHORIZED, "too many redirects");
+	assert_int_equal(http_requests_reset(), ANVIL_MAX_REDIRECTS + 1);
+
+	/* Body too large, then right; wrong, then right. */
+	ctx_check(&cfg, &vc, "big", &res);
+	expect(&res, 0, ANVIL_PROB_INCORRECT_RESPONSE, "larger than 8192");
+	ctx_check(&cfg, &vc, "ok", &res);
+	expect(&res, 1, 0, NULL);
+	ctx_check(&cfg, &vc, "wrong", &res);
+	expect(&res, 0, ANVIL_PROB_INCORRECT_RESPONSE, "received");
+	ctx_check(&cfg, &vc, "okcrlf", &res);
+	expect(&res, 1, 0, NULL);
+	(void)http_requests_reset();
+
+	/* Another port, where nothing listens: neither the last address
+	 * pinned nor a kept connection answers for it. */
+	make_cfg(&in, free_port(), 0, 5000);
+	assert_int_equal(va__config(&in, &cfg), 0);
+	ctx_check(&cfg, &vc, "ok", &res);
+	expect(&res, 0, ANVIL_PROB_CONNECTION, NULL);
+	assert_int_equal(http_requests_reset(), 0);
+
+	va__ctx_done(&vc);
+	va__ctx_done(&vc);	/* empty: nothing to do */
+}
+
 /* ---- tls-alpn-01 ---- */
 
 static void
@@ -1041,6 +1173,54 @@ test_pool(void **state)
 	event_base_free(c.base);
 }
 
+/* One worker: every job runs on the same thread, one after the other. */
+static void
+test_pool_one_thread(void **state)
+{
+	struct collect	 c;
+	struct va_config cfg;
+	struct va_job	 job;
+	struct va	*va = NULL;
+	struct timeval	 limit = { .tv_sec = 15 };
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.base = event_base_new();
+	assert_non_null(c.base);
+	make_cfg(&cfg, hs.port, 0, 5000);
+	cfg.threads = 1;
+	assert_int_equal(va_new(c.base, &cfg, on_done, &c, &va), 0);
+
+	make_job(&job, CHALL_HTTP01, "1-ok", "localhost", "ok");
+	assert_int_equal(va_submit(va, &job), 0);
+	make_job(&job, CHALL_HTTP01, "2-loop", "localhost", "loop");
+	assert_int_equal(va_submit(va, &job), 0);
+	make_job(&job, CHALL_HTTP01, "3-redir", "localhost", "redir");
+	assert_int_equal(va_submit(va, &job), 0);
+	make_job(&job, CHALL_HTTP01, "4-wrong", "localhost", "wrong");
+	assert_int_equal(va_submit(va, &job), 0);
+	make_job(&job, CHALL_HTTP01, "5-noloc", "localhost", "noloc");
+	assert_int_equal(va_submit(va, &job), 0);
+	make_job(&job, CHALL_HTTP01, "6-ok", "localhost", "ok");
+	assert_int_equal(va_submit(va, &job), 0);
+	c.want = 6;
+
+	assert_int_equal(event_base_loopexit(c.base, &limit), 0);
+	assert_int_equal(event_base_dispatch(c.base), 0);
+	assert_int_equal(c.n, 6);
+	expect(find(&c, "1-ok"), 1, 0, NULL);
+	expect(find(&c, "2-loop"), 0, ANVIL_PROB_UNAUTHORIZED,
+	    "too many redirects");
+	expect(find(&c, "3-redir"), 1, 0, NULL);
+	expect(find(&c, "4-wrong"), 0, ANVIL_PROB_INCORRECT_RESPONSE, NULL);
+	expect(find(&c, "5-noloc"), 0, ANVIL_PROB_UNAUTHORIZED,
+	    "without a Location");
+	expect(find(&c, "6-ok"), 1, 0, NULL);
+
+	va_free(va);
+	event_base_free(c.base);
+}
+
 static void
 test_pool_full(void **state)
 {
@@ -1115,11 +1295,13 @@ main(void)
 		cmocka_unit_test(test_http01_too_large),
 		cmocka_unit_test(test_http01_redirects),
 		cmocka_unit_test(test_http01_connection),
+		cmocka_unit_test(test_http01_reuse),
 		cmocka_unit_test(test_tlsalpn01),
 		cmocka_unit_test(test_tlsalpn01_connection),
 		cmocka_unit_test(test_dns01),
 		cmocka_unit_test(test_dns01_resolver_down),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_pool_one_thread),
 		cmocka_unit_test(test_pool_full),
 	};
 	int	 rc;
