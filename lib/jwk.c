@@ -16,6 +16,7 @@
  * ~3.5 us of a ~80 us P-256 verification, measured natively, against
  * ~0.6 us with the kept contexts).
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct anvil_jwk {
 	EVP_MD_CTX	*mdctx;		/* reused for each digest; owned */
 	EVP_PKEY_CTX	*vctx;		/* verify-initialised, with md as the
 					   signature digest; owned */
+	atomic_int	 refs;		/* anvil_jwk_free at 1 frees */
 };
 
 /* Members that only a private (or symmetric) key has: RFC 7518 §6.2.2,
@@ -368,6 +370,7 @@ jwk_new(enum anvil_kty kty, uint8_t *a, size_t alen, uint8_t *b,
 		rc = ANVIL_ENOMEM;
 		goto out;
 	}
+	atomic_init(&k->refs, 1);
 	k->kty = kty;
 	k->a = a;
 	k->alen = alen;
@@ -672,6 +675,9 @@ anvil_jwk_free(struct anvil_jwk *k)
 {
 	if (k == NULL)
 		return;
+	/* Atomic: a reference may be dropped on another thread. */
+	if (atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) > 1)
+		return;
 	EVP_PKEY_CTX_free(k->vctx);
 	EVP_MD_CTX_free(k->mdctx);
 	EVP_MD_free(k->md);
@@ -679,4 +685,12 @@ anvil_jwk_free(struct anvil_jwk *k)
 	free(k->a);
 	free(k->b);
 	free(k);
+}
+
+struct anvil_jwk *
+anvil_jwk_ref(struct anvil_jwk *k)
+{
+	if (k != NULL)
+		atomic_fetch_add_explicit(&k->refs, 1, memory_order_relaxed);
+	return k;
 }

@@ -41,6 +41,7 @@
 #include "server.h"
 #include "signer.h"
 #include "store.h"
+#include "workq.h"
 
 /* evhttp's own limit sits above ours so that bodies between the two get a
  * problem document; past it evhttp answers 413 itself. */
@@ -510,16 +511,18 @@ load_kid(struct req *r, const char *kid, bool full)
 }
 
 /*
- * Authenticates a POST (RFC 8555 §6.2-§6.5).  On failure it has answered
- * and returns -1; on success the req holds the JWS, the verified key, the
- * account (for kid; its JWK and contact texts only with full_acct) and
- * the payload.
+ * The first half of authenticating a POST (RFC 8555 §6.2-§6.5): the JWS
+ * parsed, its nonce redeemed, its key built or found with its account.
+ * On failure it has answered and returns -1; on success the req holds the
+ * JWS, its own reference on the key (the key cache may drop its own while
+ * the signature is checked on another thread) and, for kid, the account
+ * (its JWK and contact texts only with full_acct).  auth_finish does the
+ * rest once anvil_jws_verify has run.
  */
 static int
-authenticate(struct req *r, enum key_rule rule, bool full_acct)
+auth_begin(struct req *r, enum key_rule rule, bool full_acct)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
-	char url[700];
 	size_t len = evbuffer_get_length(in);
 	const char *body;
 	int rc;
@@ -593,7 +596,69 @@ authenticate(struct req *r, enum key_rule rule, bool full_acct)
 		}
 	} else if (load_kid(r, r->jws->kid, full_acct) != 0)
 		return -1;
-	rc = anvil_jws_verify(r->jws, r->key);
+	if (r->key_borrowed) {
+		r->key = anvil_jwk_ref(r->key);
+		r->key_borrowed = false;
+	}
+	return 0;
+}
+
+/*
+ * The account of a kid request, checked again after its signature: the
+ * account may have been deactivated or given a new key by a request
+ * handled while this one's signature was being checked.  The key cache
+ * still holding the account with this key settles it (every account
+ * writer drops the entry first); otherwise the store decides.  Returns 0,
+ * or -1 having answered.
+ */
+static int
+acct_current(struct req *r)
+{
+	struct acct	 a;
+	struct anvil_jwk *k;
+	const char	*tp = anvil_jwk_thumbprint(r->key);
+	int		 rc;
+
+	if (!r->has_acct)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	k = keycache_acct_find(r->srv->keys, r->acct.id, &a);
+	if (k != NULL && strcmp(anvil_jwk_thumbprint(k), tp) == 0)
+		return 0;
+	rc = store_acct_get(r->srv->store, r->acct.id, &a);
+	if (rc != 0) {
+		reply_problem(r, rc == ANVIL_ENOENT ?
+		    ANVIL_PROB_ACCOUNT_DOES_NOT_EXIST :
+		    ANVIL_PROB_SERVER_INTERNAL, 0,
+		    "could not read the account");
+		return -1;
+	}
+	if (a.status != ACCT_VALID) {
+		reply_problem(r, ANVIL_PROB_UNAUTHORIZED, 401,
+		    "account is %s", acct_status_name(a.status));
+		acct_clear(&a);
+		return -1;
+	}
+	if (strcmp(a.thumbprint, tp) != 0) {
+		reply_problem(r, ANVIL_PROB_UNAUTHORIZED, 0,
+		    "the account's key has changed");
+		acct_clear(&a);
+		return -1;
+	}
+	acct_clear(&a);
+	return 0;
+}
+
+/*
+ * The second half: the outcome of anvil_jws_verify (rc), the URL, the
+ * payload, and the account again.  On failure it has answered and
+ * returns -1; on success the req holds the payload too.
+ */
+static int
+auth_finish(struct req *r, int rc)
+{
+	char url[700];
+
 	if (rc == ANVIL_EALG) {
 		reply_problem(r, ANVIL_PROB_BAD_SIGNATURE_ALGORITHM, 0,
 		    "algorithm %.32s does not match the key",
@@ -619,7 +684,7 @@ authenticate(struct req *r, enum key_rule rule, bool full_acct)
 	}
 	if (r->jws->payload_len == 0) {
 		r->post_as_get = true;
-		return 0;
+		return acct_current(r);
 	}
 	rc = anvil_json_parse_object((const char *)r->jws->payload,
 	    r->jws->payload_len, &r->payload);
@@ -628,7 +693,7 @@ authenticate(struct req *r, enum key_rule rule, bool full_acct)
 		    "payload is not a JSON object");
 		return -1;
 	}
-	return 0;
+	return acct_current(r);
 }
 
 struct route {
@@ -687,6 +752,80 @@ req_done(struct req *r)
 	json_decref(r->payload);
 }
 
+/*
+ * A POST between the halves of its authentication: its signature is
+ * checked on srv->verifyq's thread (the costliest step of most requests,
+ * which the loop then spends on other connections), the rest runs on the
+ * loop in verify_done.  libevent keeps an unanswered request alive when
+ * its connection closes, so r.ev stays valid until the answer.
+ */
+struct pending {
+	struct workq_job	 job;		/* first: a job is a pending */
+	struct req		 r;
+	const struct route	*route;
+	char			 idbuf[64];	/* r.arg */
+	int			 verify_rc;
+};
+
+static void
+verify_work(struct workq_job *job)
+{
+	struct pending	*p = (struct pending *)job;
+
+	p->verify_rc = anvil_jws_verify(p->r.jws, p->r.key);
+}
+
+static void
+verify_done(struct workq_job *job)
+{
+	struct pending	*p = (struct pending *)job;
+	struct req	*r = &p->r;
+
+	if (auth_finish(r, p->verify_rc) == 0) {
+		/* Its writes join this pass's batch (or, if that cannot
+		 * open, commit on their own). */
+		r->batched = front_batch_join(r->srv) == 0;
+		p->route->fn(r);
+	}
+	req_done(r);
+	free(p);
+}
+
+/* Starts an authenticated route: auth_begin here, the signature on the
+ * pool (or here when there is none), the rest in verify_done. */
+static void
+dispatch_post(struct server *srv, const struct req *proto,
+    const struct route *route)
+{
+	struct pending	*p;
+	struct req	 r;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		r = *proto;
+		reply_problem(&r, ANVIL_PROB_SERVER_INTERNAL, 0,
+		    "out of memory");
+		return;
+	}
+	p->r = *proto;
+	if (proto->arg != NULL) {
+		(void)snprintf(p->idbuf, sizeof(p->idbuf), "%s", proto->arg);
+		p->r.arg = p->idbuf;
+	}
+	p->route = route;
+	if (auth_begin(&p->r, route->rule, route->full_acct) != 0) {
+		req_done(&p->r);
+		free(p);
+		return;
+	}
+	p->job.work = verify_work;
+	p->job.done = verify_done;
+	if (srv->verifyq == NULL || workq_submit(srv->verifyq, &p->job) != 0) {
+		verify_work(&p->job);
+		verify_done(&p->job);
+	}
+}
+
 static void
 dispatch(struct evhttp_request *ev, void *arg)
 {
@@ -735,13 +874,7 @@ dispatch(struct evhttp_request *ev, void *arg)
 			    "use POST or POST-as-GET");
 			return;
 		}
-		/* Its writes join this pass's batch (or, if that cannot
-		 * open, commit on their own). */
-		r.batched = front_batch_join(srv) == 0;
-		if (authenticate(&r, routes[i].rule,
-		    routes[i].full_acct) == 0)
-			routes[i].fn(&r);
-		req_done(&r);
+		dispatch_post(srv, &r, &routes[i]);
 		return;
 	}
 	if (strcmp(path, PATH_DIRECTORY) == 0 ||
@@ -814,6 +947,12 @@ front_start(struct server *srv)
 	if (srv->batch->flush == NULL)
 		return ANVIL_ENOMEM;
 	rc = tls_setup(srv);
+	if (rc != 0)
+		return rc;
+	/* One thread: a key's verify context must not be used by two at
+	 * once (anvil_jwk_verify), and with it the loop and the checks
+	 * share two cores.  Without the pool, requests verify inline. */
+	rc = workq_new(srv->base, 1, &srv->verifyq);
 	if (rc != 0)
 		return rc;
 	if (config_split_addr(srv->cfg.listen, addr, sizeof(addr), &port) != 0) {
@@ -915,6 +1054,10 @@ front_batch_flush(struct server *srv)
 void
 front_stop(struct server *srv)
 {
+	/* Requests whose signature is being checked finish first: their
+	 * answers join the last batch. */
+	workq_free(srv->verifyq);
+	srv->verifyq = NULL;
 	if (srv->batch != NULL) {
 		front_batch_flush(srv);
 		if (srv->batch->flush != NULL)

@@ -47,6 +47,8 @@ struct server {
 	struct revoc		*revoc;		/* revocation worker
 						   (revoc.c) */
 	struct batch		*batch;		/* group commit (front.c) */
+	struct workq		*verifyq;	/* JWS signature checks
+						   (front.c) */
 	bool			 kick_after_commit;	/* revoc_kick()
 						   waits for the batch */
 };

@@ -81,7 +81,15 @@ ANVIL_API int anvil_jwk_verify(const struct anvil_jwk *k, const uint8_t *sig,
 ANVIL_API bool anvil_jwk_equal(const struct anvil_jwk *a,
     const struct anvil_jwk *b);
 
-/* Frees k; accepts NULL. */
+/*
+ * Takes one more reference on k and returns k (NULL stays NULL): a key
+ * lent to another thread outlives its owner's anvil_jwk_free.  The count
+ * is atomic; anything else about sharing a key still holds (see
+ * anvil_jwk_verify).
+ */
+ANVIL_API struct anvil_jwk *anvil_jwk_ref(struct anvil_jwk *k);
+
+/* Drops a reference on k, freeing it with the last; accepts NULL. */
 ANVIL_API void anvil_jwk_free(struct anvil_jwk *k);
 
 #endif

@@ -314,6 +314,32 @@ test_from_pkey(void **state)
 	assert_null(a);
 }
 
+/* References: the key lives until the last anvil_jwk_free (ASan would
+ * report a use after free or a double free otherwise). */
+static void
+test_ref(void **state)
+{
+	struct anvil_jwk	*a = NULL, *r;
+	EVP_PKEY		*pkey = NULL;
+	char			 tp[ANVIL_THUMBPRINT_LEN + 1];
+
+	(void)state;
+	assert_null(anvil_jwk_ref(NULL));
+	assert_int_equal(anvil_key_generate(ANVIL_KEY_EC256, &pkey), 0);
+	assert_int_equal(anvil_jwk_from_pkey(pkey, &a), 0);
+	EVP_PKEY_free(pkey);
+	snprintf(tp, sizeof(tp), "%s", anvil_jwk_thumbprint(a));
+	r = anvil_jwk_ref(a);
+	assert_ptr_equal(r, a);
+	assert_ptr_equal(anvil_jwk_ref(a), a);
+	anvil_jwk_free(a);
+	anvil_jwk_free(a);
+	/* One reference left: still whole. */
+	assert_string_equal(anvil_jwk_thumbprint(r), tp);
+	assert_int_equal(anvil_jwk_kty(r), ANVIL_KTY_EC_P256);
+	anvil_jwk_free(r);
+}
+
 /* Signs msg with pkey in OpenSSL's encoding; *ret_sig is malloc'd. */
 static void
 ossl_sign(EVP_PKEY *pkey, const EVP_MD *md, const char *msg,
@@ -404,6 +430,7 @@ main(void)
 		cmocka_unit_test(test_rfc7517),
 		cmocka_unit_test(test_rfc8037),
 		cmocka_unit_test(test_from_pkey),
+		cmocka_unit_test(test_ref),
 		cmocka_unit_test(test_verify),
 	};
 
