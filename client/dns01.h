@@ -5,7 +5,8 @@
  * visible (dns_wait.c), and TSIG key files (tsig_key.c).
  *
  * DNS messages are ldns packets; every exchange is bounded in time and in
- * size (UDP, then TCP when the answer is truncated).
+ * size (UDP, then TCP when the answer is truncated).  libldns is opened
+ * on first use (dns_ldns.c): runs without dns-01 never load it.
  */
 #ifndef ANVIL_DNS01_H
 #define ANVIL_DNS01_H
@@ -15,6 +16,127 @@
 #include <ldns/ldns.h>
 
 #include "agent.h"
+
+/*
+ * libldns is not linked: only dns-01 uses it, and a linked library is
+ * loaded and relocated in every run (about 0.3 MiB of resident memory
+ * for an http-01 issuance).  ag_ldns_open() (dns_ldns.c) opens it with
+ * dlopen() on first use; the dns-01 sources call the ldns functions below
+ * through the pointers it fills, under their own names (the macros that
+ * follow).  A function added to the dns-01 code goes into this list.
+ */
+#define AG_LDNS_FUNCS(X) \
+	X(ldns_buffer_free) \
+	X(ldns_buffer_new) \
+	X(ldns_dname_compare) \
+	X(ldns_dname_is_subdomain) \
+	X(ldns_dname_label_count) \
+	X(ldns_dname_left_chop) \
+	X(ldns_dname_new_frm_str) \
+	X(ldns_lookup_by_id) \
+	X(ldns_pkt2buffer_wire) \
+	X(ldns_pkt_aa) \
+	X(ldns_pkt_ancount) \
+	X(ldns_pkt_free) \
+	X(ldns_pkt_get_opcode) \
+	X(ldns_pkt_get_rcode) \
+	X(ldns_pkt_id) \
+	X(ldns_pkt_qr) \
+	X(ldns_pkt_query_new_frm_str) \
+	X(ldns_pkt_rr_list_by_name_and_type) \
+	X(ldns_pkt_rr_list_by_type) \
+	X(ldns_pkt_set_random_id) \
+	X(ldns_pkt_tsig) \
+	X(ldns_pkt_tsig_sign) \
+	X(ldns_pkt_tsig_verify) \
+	X(ldns_rdf2native_int16) \
+	X(ldns_rdf2native_sockaddr_storage) \
+	X(ldns_rdf2str) \
+	X(ldns_rdf_clone) \
+	X(ldns_rdf_data) \
+	X(ldns_rdf_deep_free) \
+	X(ldns_rdf_size) \
+	X(ldns_resolver_deep_free) \
+	X(ldns_resolver_nameserver_count) \
+	X(ldns_resolver_nameservers) \
+	X(ldns_resolver_new_frm_file) \
+	X(ldns_rr_free) \
+	X(ldns_rr_list_deep_free) \
+	X(ldns_rr_list_new) \
+	X(ldns_rr_list_push_rr) \
+	X(ldns_rr_list_rr) \
+	X(ldns_rr_list_rr_count) \
+	X(ldns_rr_new_frm_str) \
+	X(ldns_rr_owner) \
+	X(ldns_rr_rd_count) \
+	X(ldns_rr_rdf) \
+	X(ldns_rr_set_class) \
+	X(ldns_rr_set_ttl) \
+	X(ldns_tcp_send) \
+	X(ldns_udp_send) \
+	X(ldns_update_pkt_new) \
+	X(ldns_wire2pkt)
+
+#define AG_LDNS_DECLARE(f)	extern __typeof__(f) *ag_##f;
+AG_LDNS_FUNCS(AG_LDNS_DECLARE)
+extern ldns_lookup_table *ag_ldns_rcodes;
+
+/* Opens libldns once: 0, or ANVIL_ENOENT with the cause in ag_err. */
+int	ag_ldns_open(void);
+
+#ifndef AG_LDNS_NO_REDIRECT
+#define ldns_buffer_free	(*ag_ldns_buffer_free)
+#define ldns_buffer_new	(*ag_ldns_buffer_new)
+#define ldns_dname_compare	(*ag_ldns_dname_compare)
+#define ldns_dname_is_subdomain	(*ag_ldns_dname_is_subdomain)
+#define ldns_dname_label_count	(*ag_ldns_dname_label_count)
+#define ldns_dname_left_chop	(*ag_ldns_dname_left_chop)
+#define ldns_dname_new_frm_str	(*ag_ldns_dname_new_frm_str)
+#define ldns_lookup_by_id	(*ag_ldns_lookup_by_id)
+#define ldns_pkt2buffer_wire	(*ag_ldns_pkt2buffer_wire)
+#define ldns_pkt_aa	(*ag_ldns_pkt_aa)
+#define ldns_pkt_ancount	(*ag_ldns_pkt_ancount)
+#define ldns_pkt_free	(*ag_ldns_pkt_free)
+#define ldns_pkt_get_opcode	(*ag_ldns_pkt_get_opcode)
+#define ldns_pkt_get_rcode	(*ag_ldns_pkt_get_rcode)
+#define ldns_pkt_id	(*ag_ldns_pkt_id)
+#define ldns_pkt_qr	(*ag_ldns_pkt_qr)
+#define ldns_pkt_query_new_frm_str	(*ag_ldns_pkt_query_new_frm_str)
+#define ldns_pkt_rr_list_by_name_and_type	(*ag_ldns_pkt_rr_list_by_name_and_type)
+#define ldns_pkt_rr_list_by_type	(*ag_ldns_pkt_rr_list_by_type)
+#define ldns_pkt_set_random_id	(*ag_ldns_pkt_set_random_id)
+#define ldns_pkt_tsig	(*ag_ldns_pkt_tsig)
+#define ldns_pkt_tsig_sign	(*ag_ldns_pkt_tsig_sign)
+#define ldns_pkt_tsig_verify	(*ag_ldns_pkt_tsig_verify)
+#define ldns_rdf2native_int16	(*ag_ldns_rdf2native_int16)
+#define ldns_rdf2native_sockaddr_storage	(*ag_ldns_rdf2native_sockaddr_storage)
+#define ldns_rdf2str	(*ag_ldns_rdf2str)
+#define ldns_rdf_clone	(*ag_ldns_rdf_clone)
+#define ldns_rdf_data	(*ag_ldns_rdf_data)
+#define ldns_rdf_deep_free	(*ag_ldns_rdf_deep_free)
+#define ldns_rdf_size	(*ag_ldns_rdf_size)
+#define ldns_resolver_deep_free	(*ag_ldns_resolver_deep_free)
+#define ldns_resolver_nameserver_count	(*ag_ldns_resolver_nameserver_count)
+#define ldns_resolver_nameservers	(*ag_ldns_resolver_nameservers)
+#define ldns_resolver_new_frm_file	(*ag_ldns_resolver_new_frm_file)
+#define ldns_rr_free	(*ag_ldns_rr_free)
+#define ldns_rr_list_deep_free	(*ag_ldns_rr_list_deep_free)
+#define ldns_rr_list_new	(*ag_ldns_rr_list_new)
+#define ldns_rr_list_push_rr	(*ag_ldns_rr_list_push_rr)
+#define ldns_rr_list_rr	(*ag_ldns_rr_list_rr)
+#define ldns_rr_list_rr_count	(*ag_ldns_rr_list_rr_count)
+#define ldns_rr_new_frm_str	(*ag_ldns_rr_new_frm_str)
+#define ldns_rr_owner	(*ag_ldns_rr_owner)
+#define ldns_rr_rd_count	(*ag_ldns_rr_rd_count)
+#define ldns_rr_rdf	(*ag_ldns_rr_rdf)
+#define ldns_rr_set_class	(*ag_ldns_rr_set_class)
+#define ldns_rr_set_ttl	(*ag_ldns_rr_set_ttl)
+#define ldns_tcp_send	(*ag_ldns_tcp_send)
+#define ldns_udp_send	(*ag_ldns_udp_send)
+#define ldns_update_pkt_new	(*ag_ldns_update_pkt_new)
+#define ldns_wire2pkt	(*ag_ldns_wire2pkt)
+#define ldns_rcodes	(ag_ldns_rcodes)
+#endif
 
 #define AG_DNS_MAX_SERVERS	16	/* authoritative addresses per zone */
 #define AG_DNS_MAX_NS		8	/* NS names used per zone */

@@ -168,6 +168,9 @@ ag_dns_send(const struct ag_dns_addr *to, ldns_pkt *q, int tcp, int timeout,
 	int		 rc;
 
 	*ret = NULL;
+	rc = ag_ldns_open();
+	if (rc != 0)
+		return rc;
 	qb = ldns_buffer_new(LDNS_MAX_PACKETLEN);
 	if (qb == NULL)
 		return ANVIL_ENOMEM;
@@ -214,6 +217,9 @@ ag_dns_query(const struct ag_dns_addr *to, const char *name,
 	int		 rc;
 
 	*ret = NULL;
+	rc = ag_ldns_open();
+	if (rc != 0)
+		return rc;
 	if (ldns_pkt_query_new_frm_str(&q, name, type, LDNS_RR_CLASS_IN,
 	    rd ? LDNS_RD : 0) != LDNS_STATUS_OK)
 		return ANVIL_EINVAL;

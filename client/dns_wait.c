@@ -160,6 +160,10 @@ ag_dns_find_zone(const struct ag_dns_addr *servers, size_t n, int rd,
 	int		 depth, rc = ANVIL_ENOENT, answered = 0;
 
 	*ret = NULL;
+	rc = ag_ldns_open();
+	if (rc != 0)
+		return rc;
+	rc = ANVIL_ENOENT;
 	dn = ldns_dname_new_frm_str(name);
 	if (dn == NULL)
 		return ANVIL_EINVAL;
@@ -509,6 +513,9 @@ ag_dns_wait(const struct ag_dns_txt *recs, size_t n,
 	size_t		 i;
 	int		 rc = 0;
 
+	rc = ag_ldns_open();
+	if (rc != 0)
+		return rc;
 	deadline = ag_now() + o->timeout;
 	memset(&res, 0, sizeof(res));
 	if (o->authority == NULL) {

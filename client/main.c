@@ -28,6 +28,22 @@
 #define EXIT_USAGE	2
 #define EXIT_INTR	130
 
+/*
+ * 1: tear the libraries down at exit (sanitizer builds, so that
+ * LeakSanitizer checks a heap in its final state); 0: leave with _exit()
+ * once the output is flushed.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define AG_EXIT_TEARDOWN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AG_EXIT_TEARDOWN	1
+#endif
+#endif
+#ifndef AG_EXIT_TEARDOWN
+#define AG_EXIT_TEARDOWN	0
+#endif
+
 enum cmd {
 	CMD_REGISTER,
 	CMD_ISSUE,
@@ -993,6 +1009,27 @@ on_signal(int sig)
 	ag_interrupted = 1;
 }
 
+/*
+ * Debian's libcurl links librtmp, which links GnuTLS, and GnuTLS
+ * initialises itself from a constructor as soon as it is loaded: reads
+ * its system configuration, builds its ASN.1 trees, starts its random
+ * generator (about 0.8 MiB of resident memory and some CPU per run).  The
+ * agent never uses GnuTLS: its HTTPS is libcurl on OpenSSL, its
+ * protocols are https only, so librtmp (the only user, which calls
+ * gnutls_global_init() itself) never runs.  A program that defines this
+ * function, returning 1, tells GnuTLS to skip that implicit
+ * initialisation (GNUTLS_SKIP_GLOBAL_INIT in <gnutls/gnutls.h>; the
+ * symbol has default visibility and client/meson.build exports it).
+ * Without GnuTLS in the process it is never called.
+ */
+int	_gnutls_global_init_skip(void) __attribute__((visibility("default")));
+
+int
+_gnutls_global_init_skip(void)
+{
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1054,12 +1091,27 @@ main(int argc, char *argv[])
 			report(NULL, rc);
 		ex = ag_interrupted ? EXIT_INTR : 1;
 	}
+#if AG_EXIT_TEARDOWN
 	curl_global_cleanup();
+#endif
 out:
 	for (i = 0; i < o.n_names; i++)
 		free(o.names[i]);
 	for (i = 0; i < 3; i++)
 		free(o.paths[i]);
 	ag_config_done(&c);
+#if !AG_EXIT_TEARDOWN
+	/*
+	 * Everything the command does is done (files written and fsync'd,
+	 * hooks waited for); what is left is our output.  The libraries'
+	 * teardown (curl_global_cleanup(), OpenSSL's atexit cleanup, each
+	 * library's destructors) would only free memory the kernel takes
+	 * back anyway, and it pages in code the run never used: about
+	 * 0.3 MiB of the agent's peak resident memory.
+	 */
+	(void)fflush(stdout);
+	(void)fflush(stderr);
+	_exit(ex);
+#endif
 	return ex;
 }

@@ -159,6 +159,9 @@ hk_start(struct ag_solver *s)
 		ag_err("dns-01 hook %s: %s", s->conf.hook, strerror(errno));
 		return AG_EHOOK;
 	}
+	/* Before the CA is asked: the propagation check needs ldns. */
+	if (ag_ldns_open() != 0)
+		return AG_EDNS;
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return ANVIL_ENOMEM;

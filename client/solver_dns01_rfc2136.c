@@ -209,6 +209,9 @@ r_start(struct ag_solver *s)
 	struct r2136	*r;
 	int		 rc;
 
+	/* Before the CA is asked: updates and checks need ldns. */
+	if (ag_ldns_open() != 0)
+		return AG_EDNS;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return ANVIL_ENOMEM;

@@ -1,8 +1,9 @@
 /*
  * test_client_dns.c - unit tests for what the dns-01 solvers parse and
  * compute without a network: TSIG key files (client/tsig_key.c), server
- * addresses (dns_net.c), the TXT record of an answer (dns_wait.c), and
- * the dns-01 solver options (solver.c).
+ * addresses (dns_net.c), the TXT record of an answer (dns_wait.c), the
+ * dns-01 solver options (solver.c), and libldns opened at run time
+ * (dns_ldns.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,6 +259,29 @@ test_dns_solver_conf(void **state)
 	json_decref(j);
 }
 
+/* libldns opens once, and the ldns names reach it through dns01.h. */
+static void
+test_ldns_open(void **state)
+{
+	ldns_rdf	*d, *parent;
+
+	(void)state;
+	assert_int_equal(ag_ldns_open(), 0);
+	assert_int_equal(ag_ldns_open(), 0);
+	assert_non_null(ag_ldns_dname_new_frm_str);
+	d = ldns_dname_new_frm_str("_acme-challenge.Example.ORG.");
+	assert_non_null(d);
+	assert_int_equal(ldns_dname_label_count(d), 3);
+	parent = ldns_dname_left_chop(d);
+	assert_non_null(parent);
+	assert_true(ldns_dname_is_subdomain(d, parent));
+	assert_non_null(ldns_lookup_by_id(ldns_rcodes, LDNS_RCODE_REFUSED));
+	assert_string_equal(ldns_lookup_by_id(ldns_rcodes,
+	    LDNS_RCODE_REFUSED)->name, "REFUSED");
+	ldns_rdf_deep_free(parent);
+	ldns_rdf_deep_free(d);
+}
+
 int
 main(void)
 {
@@ -267,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_txt),
 		cmocka_unit_test(test_dns_solver_conf),
+		cmocka_unit_test(test_ldns_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
