@@ -6,13 +6,17 @@ orders list and its paging (§7.1.2.1), authorization reuse and
 deactivation (§7.5.2), a failed validation (§7.1.6, §8.3), identifier
 rules (§7.1.3, subproblems §6.7.1), certificate download (§7.4.2) and
 revocation by another authorized account and by the certificate key
-(§7.6).
+(§7.6), and the server's account cache (server/keycache.h): an account
+used through the cached routes (newOrder, order, authz) and then
+deactivated, rolled over to another key or given a new contact must be
+seen in its new state by the very next request.
 
 Usage: flows.py DIRECTORY_URL CA_BUNDLE ROOT
 Environment: HTTP01_PORT - the port the server's http-01 checks connect to.
 
 Output is TAP, one line a case, then "# flows: N ok, N not ok".
 """
+import json
 import os
 import secrets
 import subprocess
@@ -79,6 +83,68 @@ class Flows:
         r = self.c.post(order["certificate"], None, key, kid=kid)
         expect(r.status == 200, "download: " + r.brief())
         return url, r, cert_key
+
+    def order_req(self, key, kid):
+        """A newOrder for a fresh name, signed by key as kid; the response
+        (newOrder takes the account from the cache when it is there)."""
+        return self.c.post(self.c.url("newOrder"), {"identifiers": [
+            {"type": "dns", "value": name()}]}, key, kid=kid)
+
+    def cached_orders(self, key, kid):
+        """Two newOrders by kid: the first fills the account cache, the
+        second is served from it.  Returns the order URL and object of the
+        first."""
+        r = self.order_req(key, kid)
+        expect(r.status == 201 and r.header("Location"),
+               "newOrder (cache fill): " + r.brief())
+        url, order = r.header("Location"), r.json()
+        r = self.order_req(key, kid)
+        expect(r.status == 201, "newOrder (cache hit): " + r.brief())
+        return url, order
+
+    def key_change(self, old, new, kid):
+        """Rolls account kid over from key old to key new (§7.3.5);
+        returns the response."""
+        url = self.c.url("keyChange")
+        inner = Client.flattened({"alg": new.alg, "jwk": new.jwk(),
+                                  "url": url},
+                                 b64u(json.dumps({"account": kid,
+                                                  "oldKey": old.jwk()})),
+                                 new)
+        return self.c.post(url, inner, old, kid=kid)
+
+    def rolled_over(self, old, new, refused):
+        """Checks an account rolled over from key old to key new while the
+        old key was in the account cache: requests signed with the old
+        key get `refused` ((status, problem type)), on newOrder and on a
+        POST-as-GET of an order made before, and those with the new key
+        work (the second one from the refilled cache); then the old key
+        is still refused.  A cache that kept the old key would take the
+        old key's requests (201/200) and refuse the new key's."""
+        old_key, kid = old
+        url, order = self.cached_orders(old_key, kid)
+        r = self.key_change(old_key, new, kid)
+        expect(r.status == 200 and r.json()["status"] == "valid",
+               "keyChange: " + r.brief())
+        expect_problem(self.order_req(old_key, kid), *refused)
+        expect_problem(self.c.post(url, None, old_key, kid=kid), *refused)
+        for i in ("fill", "hit"):
+            r = self.order_req(new, kid)
+            expect(r.status == 201, "newOrder with the new key (cache %s): "
+                   % i + r.brief())
+            r = self.c.post(url, None, new, kid=kid)
+            expect(r.status == 200 and r.json()["identifiers"] ==
+                   order["identifiers"], "order with the new key (cache "
+                   "%s): " % i + r.brief())
+        for _ in range(2):
+            expect_problem(self.order_req(old_key, kid), *refused)
+            expect_problem(self.c.post(url, None, old_key, kid=kid),
+                           *refused)
+        r = self.c.new_account(old_key, only_existing=True)
+        expect_problem(r, 400, "accountDoesNotExist")
+        r = self.c.new_account(new, only_existing=True)
+        expect(r.status == 200 and r.header("Location") == kid,
+               "new key finds: " + r.brief())
 
     # cases -----------------------------------------------------------------
     def case_existing_key_returns_account(self):
@@ -317,6 +383,79 @@ class Flows:
         expect_problem(r, 403, "unauthorized")
         r = self.c.post(self.c.url("revokeCert"), payload, ck)
         expect(r.status == 200, "revoke by cert key: " + r.brief())
+
+    def case_cached_account_deactivation(self):
+        """§7.3.6 after the account was cached: newOrder and a POST-as-GET
+        of an order and an authorization made before get 401
+        unauthorized, and again on the next try.  A stale cache (a
+        deactivation that did not drop the entry) would answer 201/200:
+        the account part holds status valid and the key, so the request
+        would never reach the store."""
+        k, kid = self.account()
+        url, order = self.cached_orders(k, kid)
+        authz = order["authorizations"][0]
+        r = self.c.post(url, None, k, kid=kid)
+        expect(r.status == 200, "order (cache hit): " + r.brief())
+        r = self.c.post(kid, {"status": "deactivated"}, k, kid=kid)
+        expect(r.status == 200 and r.json()["status"] == "deactivated",
+               "deactivate: " + r.brief())
+        for _ in range(2):
+            expect_problem(self.order_req(k, kid), 401, "unauthorized")
+            expect_problem(self.c.post(url, None, k, kid=kid), 401,
+                           "unauthorized")
+            expect_problem(self.c.post(authz, None, k, kid=kid), 401,
+                           "unauthorized")
+
+    def case_cached_account_key_change(self):
+        """§7.3.5 to a key of another type (ES256 to RS256) after the old
+        key was cached: the server refuses the old key's JWS with 400
+        badSignatureAlgorithm (its alg is no longer the account key's,
+        §6.2), takes the new key's."""
+        self.rolled_over(self.account("ec256"), Key("rsa2048"),
+                         (400, "badSignatureAlgorithm"))
+
+    def case_cached_account_key_change_same_type(self):
+        """§7.3.5 to another key of the same type (ES256 to ES256) after
+        the old key was cached: the old key's JWS now reaches signature
+        verification against the new key and is refused with 400
+        malformed; the stale cache this catches is one the alg check above
+        cannot, as both keys have the same alg."""
+        self.rolled_over(self.account("ec256"), Key("ec256"),
+                         (400, "malformed"))
+
+    def case_cached_account_contact_update(self):
+        """§7.3.2 after the account was cached: the account stays usable
+        through the cache (refilled, then hit) and the account object
+        shows the new contact.  The cache keeps no contact, so what this
+        catches is the cache's partial account (no JWK, no contact texts)
+        leaking into the update or its answer: the answer or the account
+        object would lose the contact, or the rewritten row its key and
+        the next newOrder would fail.  Then a deactivation of the refilled
+        entry is seen at once (401), as in the case above."""
+        k, kid = self.account()
+        url, order = self.cached_orders(k, kid)
+        r = self.c.post(kid, {"contact": ["mailto:cached@example.test"]}, k,
+                        kid=kid)
+        expect(r.status == 200 and r.json()["contact"] ==
+               ["mailto:cached@example.test"], "update: " + r.brief())
+        url2, _ = self.cached_orders(k, kid)
+        r = self.c.post(url, None, k, kid=kid)
+        expect(r.status == 200 and r.json()["identifiers"] ==
+               order["identifiers"], "order after the update: " + r.brief())
+        acct = self.c.get(kid, k, kid)
+        expect(acct["contact"] == ["mailto:cached@example.test"] and
+               acct["status"] == "valid", "account: %r" % acct)
+        r = self.c.post(acct["orders"], None, k, kid=kid)
+        expect(r.status == 200 and url in r.json()["orders"] and
+               url2 in r.json()["orders"], "orders: " + r.brief())
+        r = self.c.new_account(k, only_existing=True)
+        expect(r.status == 200 and r.header("Location") == kid,
+               "onlyReturnExisting: " + r.brief())
+        r = self.c.post(kid, {"status": "deactivated"}, k, kid=kid)
+        expect(r.status == 200, "deactivate: " + r.brief())
+        expect_problem(self.order_req(k, kid), 401, "unauthorized")
+        expect_problem(self.c.post(url2, None, k, kid=kid), 401,
+                       "unauthorized")
 
 
 def main():
