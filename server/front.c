@@ -10,9 +10,14 @@
  *
  * Group commit: an ACME POST joins the store batch of the current pass of
  * the event loop (front_batch_join); its answer is held until a timer of
- * 0, which runs after the pass, has committed the batch (one fsync for
- * every request of the pass), then sent; if the commit fails, every held
- * answer becomes a serverInternal problem.
+ * 0, which runs after the pass, has committed the batch; if the commit
+ * fails, every held answer becomes a serverInternal problem.  With
+ * deferred sync (store_defer_sync, the default for a database file) the
+ * commit does not wait for the disk: the answers of committed batches
+ * wait until a thread's fsync of the log that began after their commit
+ * returns (sync_kick), and one fsync covers every batch committed while
+ * the previous one ran, so the loop never stops for the disk and an
+ * answer still never leaves before what it reports is on disk.
  */
 #include <ctype.h>
 #include <netinet/in.h>
@@ -51,17 +56,39 @@
 /* JSON answers up to this size are written from the stack. */
 #define REPLY_STACK_MAX	4096
 
-/* An answer waiting for the batch's commit: headers are set on ev, the
- * body is in its output buffer. */
+/* An answer waiting for the batch's commit (and, with deferred sync, for
+ * the fsync after it): headers are set on ev, the body is in its output
+ * buffer. */
 struct held {
 	struct evhttp_request	*ev;
 	int			 status;
+	uint64_t		 gen;		/* its batch's commit number */
+};
+
+struct heldq {
+	struct held	*v;		/* owned */
+	size_t		 n, cap;
+};
+
+/* The fsync of the log in flight (on syncq's thread). */
+struct syncjob {
+	struct workq_job	 job;		/* first */
+	struct server		*srv;
+	uint64_t		 upto;		/* commits it covers */
+	int			 rc;
 };
 
 struct batch {
 	struct event	*flush;		/* timer of 0: commits, then sends */
-	struct held	*v;		/* held answers; owned */
-	size_t		 n, cap;
+	struct heldq	 open;		/* answers of the open batch */
+	/* Deferred sync (store_defer_sync): committed answers wait in
+	 * synced until an fsync that began after their commit returns. */
+	bool		 deferred;
+	struct heldq	 unsynced;
+	uint64_t	 commits;	/* batches committed so far */
+	struct workq	*syncq;		/* one thread; NULL: sync inline */
+	struct syncjob	 sj;
+	bool		 syncing;	/* sj is in flight */
 };
 
 int64_t
@@ -193,24 +220,31 @@ static void on_flush(evutil_socket_t, short, void *);
  * (then the caller answers at once with an error).
  */
 static int
-hold(struct req *r, int status)
+heldq_push(struct heldq *q, struct evhttp_request *ev, int status,
+    uint64_t gen)
 {
-	struct batch	*b = r->srv->batch;
 	struct held	*v;
 	size_t		 cap;
 
-	if (b->n == b->cap) {
-		cap = b->cap == 0 ? 64 : b->cap * 2;
-		v = reallocarray(b->v, cap, sizeof(*v));
+	if (q->n == q->cap) {
+		cap = q->cap == 0 ? 64 : q->cap * 2;
+		v = reallocarray(q->v, cap, sizeof(*v));
 		if (v == NULL)
 			return ANVIL_ENOMEM;
-		b->v = v;
-		b->cap = cap;
+		q->v = v;
+		q->cap = cap;
 	}
-	b->v[b->n].ev = r->ev;
-	b->v[b->n].status = status;
-	b->n++;
+	q->v[q->n].ev = ev;
+	q->v[q->n].status = status;
+	q->v[q->n].gen = gen;
+	q->n++;
 	return 0;
+}
+
+static int
+hold(struct req *r, int status)
+{
+	return heldq_push(&r->srv->batch->open, r->ev, status, 0);
 }
 
 /* Replaces a held answer by a serverInternal problem (its writes were not
@@ -782,10 +816,14 @@ verify_done(struct workq_job *job)
 	struct req	*r = &p->r;
 
 	if (auth_finish(r, p->verify_rc) == 0) {
-		/* Its writes join this pass's batch (or, if that cannot
-		 * open, commit on their own). */
-		r->batched = front_batch_join(r->srv) == 0;
-		p->route->fn(r);
+		/* Its writes join this pass's batch, and its answer waits
+		 * for the batch to be on disk. */
+		if (front_batch_join(r->srv) == 0) {
+			r->batched = true;
+			p->route->fn(r);
+		} else
+			reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
+			    "the database cannot begin a transaction");
 	}
 	req_done(r);
 	free(p);
@@ -955,6 +993,13 @@ front_start(struct server *srv)
 	rc = workq_new(srv->base, 1, &srv->verifyq);
 	if (rc != 0)
 		return rc;
+	/* Group commit without stopping the loop for the disk: commits
+	 * return at once, a thread fsyncs the log, answers wait for it. */
+	if (srv->store != NULL && store_defer_sync(srv->store) == 0) {
+		srv->batch->deferred = true;
+		if (workq_new(srv->base, 1, &srv->batch->syncq) != 0)
+			srv->batch->syncq = NULL;	/* inline */
+	}
 	if (config_split_addr(srv->cfg.listen, addr, sizeof(addr), &port) != 0) {
 		fprintf(stderr, "anvil-ca: bad listen address \"%s\"\n",
 		    srv->cfg.listen);
@@ -1019,32 +1064,106 @@ front_batch_join(struct server *srv)
 	return 0;
 }
 
+static void sync_kick(struct server *);
+
+static void
+sync_work(struct workq_job *job)
+{
+	struct syncjob	*sj = (struct syncjob *)job;
+
+	sj->rc = store_wal_sync(sj->srv->store);
+}
+
+/*
+ * On the loop: the fsync covering commits up to sj->upto has returned.
+ * Their answers leave (or, if it failed, become serverInternal: the disk
+ * may have lost them, and the server stops, as a database does when its
+ * fsync fails); then the next fsync starts if commits are waiting.
+ */
+static void
+sync_done(struct workq_job *job)
+{
+	struct syncjob	*sj = (struct syncjob *)job;
+	struct server	*srv = sj->srv;
+	struct heldq	*q = &srv->batch->unsynced;
+	size_t		 i, k;
+
+	srv->batch->syncing = false;
+	if (sj->rc != 0) {
+		fprintf(stderr, "anvil-ca: fsync of the database log failed "
+		    "(%s): stopping\n", anvil_strerror(sj->rc));
+		(void)event_base_loopexit(srv->base, NULL);
+	}
+	for (i = 0; i < q->n && q->v[i].gen <= sj->upto; i++) {
+		if (sj->rc == 0)
+			send_reply(q->v[i].ev, q->v[i].status);
+		else
+			send_failed(srv, q->v[i].ev);
+	}
+	for (k = 0; i < q->n; i++, k++)
+		q->v[k] = q->v[i];
+	q->n = k;
+	sync_kick(srv);
+}
+
+/* Starts an fsync for the commits whose answers wait, unless one is in
+ * flight (its sync_done starts the next): one fsync covers every commit
+ * made while the previous one ran.  Inline when there is no thread. */
+static void
+sync_kick(struct server *srv)
+{
+	struct batch	*b = srv->batch;
+
+	if (b->syncing || b->unsynced.n == 0)
+		return;
+	b->syncing = true;
+	b->sj.srv = srv;
+	b->sj.upto = b->commits;
+	b->sj.job.work = sync_work;
+	b->sj.job.done = sync_done;
+	if (b->syncq == NULL || workq_submit(b->syncq, &b->sj.job) != 0) {
+		sync_work(&b->sj.job);
+		sync_done(&b->sj.job);
+	}
+}
+
 void
 front_batch_flush(struct server *srv)
 {
 	struct batch *b = srv->batch;
+	struct heldq *q;
 	size_t i;
 	int rc = 0;
 
 	if (b == NULL)
 		return;
+	q = &b->open;
 	if (store_batch_open(srv->store))
 		rc = store_batch_commit(srv->store);
 	if (rc != 0) {
 		fprintf(stderr, "anvil-ca: group commit failed (%s): %zu "
 		    "answers become serverInternal\n", anvil_strerror(rc),
-		    b->n);
+		    q->n);
 		/* The rolled-back writes may have been read into the
 		 * account cache. */
 		keycache_acct_drop_all(srv->keys);
 	}
-	for (i = 0; i < b->n; i++) {
-		if (rc == 0)
-			send_reply(b->v[i].ev, b->v[i].status);
-		else
-			send_failed(srv, b->v[i].ev);
+	if (rc == 0 && b->deferred) {
+		b->commits++;
+		for (i = 0; i < q->n; i++)
+			if (heldq_push(&b->unsynced, q->v[i].ev,
+			    q->v[i].status, b->commits) != 0)
+				send_failed(srv, q->v[i].ev);
+		q->n = 0;
+		sync_kick(srv);
 	}
-	b->n = 0;
+	for (i = 0; i < q->n; i++) {
+		if (rc == 0)
+			send_reply(q->v[i].ev, q->v[i].status);
+		else
+			send_failed(srv, q->v[i].ev);
+	}
+	q->n = 0;
 	if (srv->kick_after_commit) {
 		srv->kick_after_commit = false;
 		revoc_kick(srv);
@@ -1060,9 +1179,14 @@ front_stop(struct server *srv)
 	srv->verifyq = NULL;
 	if (srv->batch != NULL) {
 		front_batch_flush(srv);
+		/* The last fsyncs; then no answer waits. */
+		workq_free(srv->batch->syncq);
+		srv->batch->syncq = NULL;
+		sync_kick(srv);
 		if (srv->batch->flush != NULL)
 			event_free(srv->batch->flush);
-		free(srv->batch->v);
+		free(srv->batch->open.v);
+		free(srv->batch->unsynced.v);
 		free(srv->batch);
 		srv->batch = NULL;
 	}

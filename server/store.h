@@ -65,6 +65,28 @@ bool store_batch_open(const struct store *s);
  * never).  A busy database is not an error: the next call tries again.
  * Returns 0, or ANVIL_EDB (also inside a transaction).
  */
+/*
+ * Deferred durability, for the event loop's connection: its commits no
+ * longer wait for the disk (synchronous=NORMAL) and are durable once a
+ * store_wal_sync() that began after them has returned 0.  The caller must
+ * hold back every answer that depends on a commit until then (front.c
+ * does, for every answer, so that fsyncs overlap with the next requests
+ * instead of stopping the loop).  Checkpoints stay synced: SQLite syncs
+ * the log before copying it and the database file after, so no log frame
+ * is reused before its page is on disk in the database.  Not for
+ * ":memory:".  Returns 0, ANVIL_EINVAL, or ANVIL_EIO when the log file
+ * cannot be opened (then nothing changed: commits stay synchronous).
+ *
+ * store_wal_sync() flushes the write-ahead log (fdatasync of the
+ * descriptor store_defer_sync opened): every commit that returned before
+ * the call is durable when it returns 0.  It touches only that
+ * descriptor, so it may run on another thread than the connection's,
+ * while the connection goes on.  Returns 0, ANVIL_EINVAL (not deferred)
+ * or ANVIL_EIO.
+ */
+int store_defer_sync(struct store *s);
+int store_wal_sync(struct store *s);
+
 #define STORE_AUTOCHECKPOINT_DEFAULT	1000	/* SQLite's */
 int store_autocheckpoint(struct store *s, int pages);
 int store_checkpoint(struct store *s, int restart_pages);

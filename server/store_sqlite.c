@@ -213,6 +213,7 @@ struct store {
 	sqlite3_stmt	*st[ST__MAX];	/* prepared at open, never NULL */
 	int		 batch;		/* store_batch_begin() is open */
 	int		 in_tx;		/* store_begin() inside the batch */
+	int		 wal_fd;	/* the log, for store_wal_sync; or -1 */
 };
 
 /*
@@ -760,6 +761,7 @@ store_open(const char *path, struct store **ret)
 		err = ANVIL_EDB;
 		goto out;
 	}
+	s->wal_fd = -1;
 	/* On failure db may still be set and is closed below. */
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -794,10 +796,49 @@ store_close(struct store *s)
 		return;
 	for (i = 0; i < ST__MAX; i++)
 		(void)sqlite3_finalize(s->st[i]);
+	/* No POSIX lock is ever taken on the log itself (the WAL-index
+	 * locks are on -shm), so closing this descriptor drops none. */
+	if (s->wal_fd >= 0)
+		(void)close(s->wal_fd);
 	/* Rolls back an open transaction; the _v2 form frees the handle
 	 * even if something were still unfinalized. */
 	(void)sqlite3_close_v2(s->db);
 	free(s);
+}
+
+int
+store_defer_sync(struct store *s)
+{
+	const char	*db, *wal;
+	int		 fd;
+
+	if (s == NULL || s->wal_fd >= 0 || s->batch ||
+	    !sqlite3_get_autocommit(s->db))
+		return ANVIL_EINVAL;
+	db = sqlite3_db_filename(s->db, "main");
+	if (db == NULL || *db == '\0')
+		return ANVIL_EINVAL;	/* in memory */
+	wal = sqlite3_filename_wal(db);
+	if (wal == NULL || *wal == '\0')
+		return ANVIL_EINVAL;
+	/* The log exists while a connection in WAL mode is open. */
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ANVIL_EIO;
+	if (exec(s->db, "PRAGMA synchronous = NORMAL") != 0) {
+		(void)close(fd);
+		return ANVIL_EIO;
+	}
+	s->wal_fd = fd;
+	return 0;
+}
+
+int
+store_wal_sync(struct store *s)
+{
+	if (s == NULL || s->wal_fd < 0)
+		return ANVIL_EINVAL;
+	return fdatasync(s->wal_fd) == 0 ? 0 : ANVIL_EIO;
 }
 
 int

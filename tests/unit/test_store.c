@@ -4,6 +4,7 @@
  *
  * Each test gets a fresh database file in its own mkdtemp() directory.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1340,6 +1341,69 @@ test_checkpoint(void **state)
 	store_close(mem);
 }
 
+static void *
+sync_loop(void *arg)
+{
+	struct store	*s = arg;
+	int		 i;
+
+	for (i = 0; i < 50; i++)
+		if (store_wal_sync(s) != 0)
+			return (void *)1;
+	return NULL;
+}
+
+/*
+ * Deferred sync: refused where it cannot work; then commits go on while
+ * another thread fsyncs the log, and what was committed is there for
+ * another connection and after a reopen.
+ */
+static void
+test_defer_sync(void **state)
+{
+	struct fx	*f = *state;
+	struct store	*other = NULL, *mem = NULL;
+	struct acct	 g;
+	pthread_t	 t;
+	void		*res = NULL;
+
+	assert_int_equal(store_defer_sync(NULL), ANVIL_EINVAL);
+	assert_int_equal(store_wal_sync(NULL), ANVIL_EINVAL);
+	assert_int_equal(store_wal_sync(f->s), ANVIL_EINVAL);
+	assert_int_equal(store_open(":memory:", &mem), 0);
+	assert_int_equal(store_defer_sync(mem), ANVIL_EINVAL);
+	store_close(mem);
+	/* Not while a transaction is open. */
+	assert_int_equal(store_batch_begin(f->s), 0);
+	assert_int_equal(store_defer_sync(f->s), ANVIL_EINVAL);
+	assert_int_equal(store_batch_commit(f->s), 0);
+
+	assert_int_equal(store_defer_sync(f->s), 0);
+	assert_int_equal(store_defer_sync(f->s), ANVIL_EINVAL);
+	assert_int_equal(pthread_create(&t, NULL, sync_loop, f->s), 0);
+	insert_big(f->s, "d", 200);
+	assert_int_equal(pthread_join(t, &res), 0);
+	assert_null(res);
+	assert_int_equal(store_wal_sync(f->s), 0);
+
+	assert_int_equal(store_open(f->path, &other), 0);
+	assert_int_equal(store_acct_get(other, "d-199", &g), 0);
+	acct_clear(&g);
+	/* A checkpoint by another connection, then more deferred commits. */
+	assert_int_equal(store_checkpoint(other, 1), 0);
+	insert_big(f->s, "e", 10);
+	assert_int_equal(store_wal_sync(f->s), 0);
+	assert_int_equal(store_acct_get(other, "e-9", &g), 0);
+	acct_clear(&g);
+	store_close(other);
+
+	reopen(f);
+	assert_int_equal(store_acct_get(f->s, "d-0", &g), 0);
+	acct_clear(&g);
+	assert_int_equal(store_acct_get(f->s, "e-9", &g), 0);
+	acct_clear(&g);
+}
+
 /*
  * A database of schema version 2, as the released server left it, opens
  * with its data and migrates to the current version.
@@ -1463,6 +1527,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_defer_sync, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint, setup,
 		    teardown),
