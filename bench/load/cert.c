@@ -1,18 +1,23 @@
 /*
  * cert.c - the certificate side of a flow, made cheap for the driver:
- * pre-generated keys with their CSR skeletons, a CSR per flow, and the
- * check of the chain that comes back.
+ * pre-generated keys, a CSR per flow, and the check of the chain that
+ * comes back.
  *
- * Why not anvil_csr_new and d2i_X509: on OpenSSL 3.0 setting a key in a
- * request (X509_PUBKEY_set, through the encoders) and decoding a key from
- * a certificate (d2i_X509, through the decoders) cost ~100-200 us each,
- * more than the ECDSA operations themselves; a driver paying them per
- * issuance measures itself.  So each pool key gets its X509_REQ (with the
- * key set) before the timed phase, and each flow only sets the subject and
- * the subjectAltName and signs.  The chain check walks the leaf's DER to
- * its to-be-signed part and signature and verifies that signature with the
- * issuer's key, decoded once per distinct issuer; the leaf must also
- * carry our SubjectPublicKeyInfo and our name, byte for byte.
+ * Why not anvil_csr_new, X509_REQ and d2i_X509: on OpenSSL 3.0 setting a
+ * key in a request (X509_PUBKEY_set, through the encoders) and decoding a
+ * key from a certificate (d2i_X509, through the decoders) cost ~100-200 us
+ * each, and signing a request through ASN1_item_sign re-encodes it and
+ * fetches the digest and the signature implementation every time: more
+ * than the ECDSA operations themselves; a driver paying them per issuance
+ * measures itself.  So each pool key gets its DER SubjectPublicKeyInfo
+ * and a signing context before the timed phase, and each flow writes its
+ * CertificationRequestInfo in DER around them (subject, key, the
+ * subjectAltName request) and signs its SHA-256.  The chain check walks
+ * the leaf's DER to its to-be-signed part and signature and verifies that
+ * signature with the issuer's key, decoded once per distinct issuer
+ * certificate (compared byte for byte), with a verifying context kept
+ * with it; the leaf must also carry our SubjectPublicKeyInfo and our
+ * name, byte for byte.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +25,15 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "load.h"
 
 #define MAX_CERT_DER	(64 * 1024)	/* one certificate */
+#define MAX_CN		64		/* ub-common-name, RFC 5280 */
 
 struct certkey {
 	EVP_PKEY	*key;		/* owned */
-	X509_REQ	*req;		/* skeleton, key set; owned */
+	EVP_PKEY_CTX	*ctx;		/* sign-initialised; owned */
 	uint8_t		*spki;		/* DER SubjectPublicKeyInfo; malloc() */
 	size_t		 spki_len;
 };
@@ -46,11 +51,10 @@ certkey_new(struct certkey **ret)
 	rc = anvil_key_generate(ANVIL_KEY_EC256, &ck->key);
 	if (rc != 0)
 		goto fail;
-	rc = ANVIL_ECRYPTO;
-	ck->req = X509_REQ_new();
-	if (ck->req == NULL || X509_REQ_set_version(ck->req, 0) != 1 ||
-	    X509_REQ_set_pubkey(ck->req, ck->key) != 1)
+	rc = load_sign_ctx(ck->key, &ck->ctx);
+	if (rc != 0)
 		goto fail;
+	rc = ANVIL_ECRYPTO;
 	n = i2d_PUBKEY(ck->key, &p);
 	if (n <= 0)
 		goto fail;
@@ -59,6 +63,7 @@ certkey_new(struct certkey **ret)
 	*ret = ck;
 	return 0;
 fail:
+	ERR_clear_error();
 	certkey_free(ck);
 	return rc;
 }
@@ -69,98 +74,146 @@ certkey_free(struct certkey *ck)
 	if (ck == NULL)
 		return;
 	EVP_PKEY_free(ck->key);
-	X509_REQ_free(ck->req);
+	EVP_PKEY_CTX_free(ck->ctx);
 	OPENSSL_free(ck->spki);
 	free(ck);
 }
 
-/* Sets the request's subject to CN=name (when it fits, RFC 5280's 64). */
-static int
-set_subject(X509_REQ *req, const char *name)
+const uint8_t *
+certkey_spki(const struct certkey *ck, size_t *ret_len)
 {
-	X509_NAME	*n;
-	int		 ok;
-
-	n = X509_NAME_new();
-	if (n == NULL)
-		return 0;
-	ok = strlen(name) > 64 || X509_NAME_add_entry_by_NID(n, NID_commonName,
-	    MBSTRING_UTF8, (const unsigned char *)name, -1, -1, 0) == 1;
-	if (ok)
-		ok = X509_REQ_set_subject_name(req, n) == 1;
-	X509_NAME_free(n);
-	return ok;
-}
-
-/* Replaces the request's extensionRequest with one subjectAltName. */
-static int
-set_san(X509_REQ *req, const char *name)
-{
-	STACK_OF(X509_EXTENSION) *exts = NULL;
-	GENERAL_NAMES	*gens = NULL;
-	GENERAL_NAME	*gn = NULL;
-	ASN1_IA5STRING	*ia5 = NULL;
-	X509_EXTENSION	*ext = NULL;
-	X509_ATTRIBUTE	*old;
-	int		 i, ok = 0;
-
-	while ((i = X509_REQ_get_attr_by_NID(req, NID_ext_req, -1)) >= 0) {
-		old = X509_REQ_delete_attr(req, i);
-		X509_ATTRIBUTE_free(old);
-	}
-	gens = GENERAL_NAMES_new();
-	gn = GENERAL_NAME_new();
-	ia5 = ASN1_IA5STRING_new();
-	exts = sk_X509_EXTENSION_new_null();
-	if (gens == NULL || gn == NULL || ia5 == NULL || exts == NULL ||
-	    ASN1_STRING_set(ia5, name, (int)strlen(name)) != 1)
-		goto out;
-	GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
-	ia5 = NULL;
-	if (sk_GENERAL_NAME_push(gens, gn) <= 0)
-		goto out;
-	gn = NULL;
-	ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
-	if (ext == NULL || sk_X509_EXTENSION_push(exts, ext) <= 0)
-		goto out;
-	ext = NULL;
-	ok = X509_REQ_add_extensions(req, exts) == 1;
-out:
-	X509_EXTENSION_free(ext);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	ASN1_IA5STRING_free(ia5);
-	GENERAL_NAME_free(gn);
-	GENERAL_NAMES_free(gens);
-	return ok;
-}
-
-int
-certkey_csr(struct certkey *ck, const char *name, uint8_t **ret_der,
-    size_t *ret_len)
-{
-	unsigned char	*der = NULL;
-	int		 n;
-
-	if (!set_subject(ck->req, name) || !set_san(ck->req, name) ||
-	    X509_REQ_sign(ck->req, ck->key, EVP_sha256()) <= 0) {
-		ERR_clear_error();
-		return ANVIL_ECRYPTO;
-	}
-	n = i2d_X509_REQ(ck->req, &der);
-	if (n <= 0)
-		return ANVIL_ECRYPTO;
-	*ret_der = der;
-	*ret_len = (size_t)n;
-	return 0;
+	*ret_len = ck->spki_len;
+	return ck->spki;
 }
 
 /*
- * Reads one DER TLV at *p (at most end): its tag in *tag, its contents in
- * *val and *vlen; *p moves past it.  Definite lengths only, up to 4 bytes.
- * Returns 0 or -1.
+ * DER written back to front: each element's contents first, then its
+ * header in front of them, so no length has to be known in advance.
+ * pos only moves towards buf; err is sticky.
  */
-static int
-tlv(const uint8_t **p, const uint8_t *end, unsigned *tag,
+struct rdw {
+	uint8_t		*buf;
+	size_t		 pos;	/* start of what is written */
+	int		 err;
+};
+
+static void
+rdw_put(struct rdw *w, const void *p, size_t n)
+{
+	if (w->err || n > w->pos) {
+		w->err = 1;
+		return;
+	}
+	w->pos -= n;
+	memcpy(w->buf + w->pos, p, n);
+}
+
+/* Wraps what was written since mark (a earlier pos) in tag. */
+static void
+rdw_wrap(struct rdw *w, unsigned tag, size_t mark)
+{
+	uint8_t	 h[2 + sizeof(size_t)];
+	size_t	 len = mark - w->pos, n = 0, i;
+
+	if (w->err)
+		return;
+	if (len < 0x80)
+		h[sizeof(h) - 1 - n++] = (uint8_t)len;
+	else {
+		for (i = len; i != 0; i >>= 8)
+			h[sizeof(h) - 1 - n++] = (uint8_t)(i & 0xff);
+		h[sizeof(h) - 1 - n] = (uint8_t)(0x80 | n);
+		n++;
+	}
+	h[sizeof(h) - 1 - n++] = (uint8_t)tag;
+	rdw_put(w, h + sizeof(h) - n, n);
+}
+
+int
+certkey_csr(struct certkey *ck, const char *name, uint8_t *der, size_t *len)
+{
+	static const uint8_t	 version[] = { 0x02, 0x01, 0x00 };
+	static const uint8_t	 oid_cn[] = { 0x06, 0x03, 0x55, 0x04, 0x03 };
+	static const uint8_t	 oid_san[] = { 0x06, 0x03, 0x55, 0x1d, 0x11 };
+	static const uint8_t	 oid_extreq[] = { 0x06, 0x09, 0x2a, 0x86,
+	    0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e };
+	/* AlgorithmIdentifier ecdsa-with-SHA256 (RFC 5758 §3.2) */
+	static const uint8_t	 alg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a,
+	    0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+	uint8_t			 tbs_buf[1024], dgst[EVP_MAX_MD_SIZE],
+				 sig[80];
+	size_t			 nlen = strlen(name), dgst_len, sig_len =
+				     sizeof(sig), m[8];
+	struct rdw		 t = { tbs_buf, sizeof(tbs_buf), 0 };
+	struct rdw		 o = { der, *len, 0 };
+	int			 i, rc;
+
+	if (nlen == 0 || nlen > ANVIL_MAX_NAME_LEN)
+		return ANVIL_E2BIG;
+	/* CertificationRequestInfo (RFC 2986 §4.1), last field first:
+	 * attributes [0] { Attribute { extensionRequest (RFC 2985 §5.4.2),
+	 * SET { Extensions { Extension { subjectAltName, OCTET STRING {
+	 * GeneralNames { dNSName [2] } } } } } } } */
+	for (i = 0; i < 8; i++)
+		m[i] = t.pos;	/* nested: all end where the info ends */
+	rdw_put(&t, name, nlen);
+	rdw_wrap(&t, 0x82, m[7]);
+	rdw_wrap(&t, 0x30, m[6]);
+	rdw_wrap(&t, 0x04, m[5]);
+	rdw_put(&t, oid_san, sizeof(oid_san));
+	rdw_wrap(&t, 0x30, m[4]);
+	rdw_wrap(&t, 0x30, m[3]);
+	rdw_wrap(&t, 0x31, m[2]);
+	rdw_put(&t, oid_extreq, sizeof(oid_extreq));
+	rdw_wrap(&t, 0x30, m[1]);
+	rdw_wrap(&t, 0xa0, m[0]);
+	rdw_put(&t, ck->spki, ck->spki_len);
+	/* subject: SEQUENCE { SET { SEQUENCE { commonName, UTF8String } } },
+	 * or empty when the name is too long for a CN. */
+	m[0] = t.pos;
+	if (nlen <= MAX_CN) {
+		m[1] = t.pos;
+		m[2] = t.pos;
+		m[3] = t.pos;
+		rdw_put(&t, name, nlen);
+		rdw_wrap(&t, 0x0c, m[3]);
+		rdw_put(&t, oid_cn, sizeof(oid_cn));
+		rdw_wrap(&t, 0x30, m[2]);
+		rdw_wrap(&t, 0x31, m[1]);
+	}
+	rdw_wrap(&t, 0x30, m[0]);
+	rdw_put(&t, version, sizeof(version));
+	rdw_wrap(&t, 0x30, sizeof(tbs_buf));
+	if (t.err)
+		return ANVIL_E2BIG;
+
+	rc = load_digest_init(LOAD_SHA256);
+	if (rc == 0)
+		rc = load_digest_update(t.buf + t.pos, sizeof(tbs_buf) - t.pos);
+	if (rc == 0)
+		rc = load_digest_final(dgst, &dgst_len);
+	if (rc == 0)
+		rc = load_sign_digest(ck->ctx, dgst, dgst_len, sig, &sig_len);
+	if (rc != 0)
+		return rc;
+	/* CertificationRequest { info, algorithm, signature BIT STRING } */
+	m[0] = o.pos;
+	m[1] = o.pos;
+	rdw_put(&o, sig, sig_len);
+	rdw_put(&o, "", 1);	/* no unused bits */
+	rdw_wrap(&o, 0x03, m[1]);
+	rdw_put(&o, alg, sizeof(alg));
+	rdw_put(&o, t.buf + t.pos, sizeof(tbs_buf) - t.pos);
+	rdw_wrap(&o, 0x30, m[0]);
+	if (o.err)
+		return ANVIL_E2BIG;
+	memmove(der, der + o.pos, *len - o.pos);
+	*len -= o.pos;
+	return 0;
+}
+
+int
+load_der_tlv(const uint8_t **p, const uint8_t *end, unsigned *tag,
     const uint8_t **val, size_t *vlen)
 {
 	const uint8_t	*q = *p;
@@ -232,10 +285,13 @@ out:
 	return rc;
 }
 
-/* The digest of a certificate signature algorithm (DER OID contents);
- * *ok is 0 when unknown.  Ed25519 signs without a separate digest. */
-static const EVP_MD *
-sig_md(const uint8_t *oid, size_t n, int *ok)
+/*
+ * The digest of a certificate signature algorithm (DER OID contents) in
+ * *ret; LOAD_MD__MAX for Ed25519, which signs without a separate digest.
+ * Returns 0, or -1 for an algorithm we do not know.
+ */
+static int
+sig_md(const uint8_t *oid, size_t n, enum load_md *ret)
 {
 	static const uint8_t	 ecdsa[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d,
 	    0x04, 0x03 };
@@ -243,55 +299,70 @@ sig_md(const uint8_t *oid, size_t n, int *ok)
 	    0x0d, 0x01, 0x01 };
 	static const uint8_t	 ed25519[] = { 0x2b, 0x65, 0x70 };
 
-	*ok = 1;
 	if (n == sizeof(ecdsa) + 1 && memcmp(oid, ecdsa, sizeof(ecdsa)) == 0) {
 		switch (oid[n - 1]) {
-		case 2: return EVP_sha256();
-		case 3: return EVP_sha384();
-		case 4: return EVP_sha512();
+		case 2: *ret = LOAD_SHA256; return 0;
+		case 3: *ret = LOAD_SHA384; return 0;
+		case 4: *ret = LOAD_SHA512; return 0;
 		}
 	}
 	if (n == sizeof(rsa) + 1 && memcmp(oid, rsa, sizeof(rsa)) == 0) {
 		switch (oid[n - 1]) {
-		case 11: return EVP_sha256();
-		case 12: return EVP_sha384();
-		case 13: return EVP_sha512();
+		case 11: *ret = LOAD_SHA256; return 0;
+		case 12: *ret = LOAD_SHA384; return 0;
+		case 13: *ret = LOAD_SHA512; return 0;
 		}
 	}
-	if (n == sizeof(ed25519) && memcmp(oid, ed25519, n) == 0)
-		return NULL;
-	*ok = 0;
-	return NULL;
+	if (n == sizeof(ed25519) && memcmp(oid, ed25519, n) == 0) {
+		*ret = LOAD_MD__MAX;
+		return 0;
+	}
+	return -1;
 }
 
-/* The issuer's key for this DER, decoded on first sight (borrowed). */
-static EVP_PKEY *
-issuer_key(struct issuers *is, const uint8_t *der, size_t len)
+/*
+ * The index of the issuer certificate der in is: one seen before
+ * (byte for byte), or decoded now with its key and a verifying context
+ * (NULL for a key that verifies only with its digest, Ed25519).
+ * Returns the index or -1.
+ */
+static int
+issuer_find(struct issuers *is, const uint8_t *der, size_t len)
 {
 	const unsigned char	*p = der;
 	X509			*x;
 	EVP_PKEY		*k;
+	EVP_PKEY_CTX		*ctx;
 	size_t			 i;
 
 	for (i = 0; i < is->n; i++)
 		if (is->len[i] == len && memcmp(is->der[i], der, len) == 0)
-			return is->key[i];
+			return (int)i;
 	if (is->n == LOAD_MAX_ISSUERS)
-		return NULL;
+		return -1;
 	x = d2i_X509(NULL, &p, (long)len);
-	if (x == NULL)
-		return NULL;
+	if (x == NULL || p != der + len) {
+		X509_free(x);
+		return -1;
+	}
 	k = X509_get_pubkey(x);
 	X509_free(x);
 	is->der[is->n] = malloc(len);
 	if (k == NULL || is->der[is->n] == NULL) {
 		EVP_PKEY_free(k);
-		return NULL;
+		return -1;
+	}
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+	if (ctx != NULL && EVP_PKEY_verify_init(ctx) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		ctx = NULL;
 	}
 	memcpy(is->der[is->n], der, len);
 	is->len[is->n] = len;
 	is->key[is->n] = k;
-	return is->key[is->n++];
+	is->vctx[is->n] = ctx;
+	is->vmd[is->n] = NULL;
+	return (int)is->n++;
 }
 
 void
@@ -302,23 +373,60 @@ issuers_done(struct issuers *is)
 	for (i = 0; i < is->n; i++) {
 		free(is->der[i]);
 		EVP_PKEY_free(is->key[i]);
+		EVP_PKEY_CTX_free(is->vctx[i]);
 	}
 	memset(is, 0, sizeof(*is));
+}
+
+/*
+ * Verifies sig over tbs with issuer i's key: the digest made here and
+ * checked with the issuer's context (its digest set once), or in one go
+ * for Ed25519.  Returns 1 when the signature is good.
+ */
+static int
+verify(struct issuers *is, int i, enum load_md which, const uint8_t *sig,
+    size_t sig_len, const uint8_t *tbs, size_t tbs_len)
+{
+	EVP_MD_CTX	*mdc;
+	const EVP_MD	*md;
+	uint8_t		 dgst[EVP_MAX_MD_SIZE];
+	size_t		 dgst_len;
+	int		 ok;
+
+	if (which == LOAD_MD__MAX) {
+		mdc = EVP_MD_CTX_new();
+		ok = mdc != NULL && EVP_DigestVerifyInit(mdc, NULL, NULL, NULL,
+		    is->key[i]) == 1 && EVP_DigestVerify(mdc, sig, sig_len,
+		    tbs, tbs_len) == 1;
+		EVP_MD_CTX_free(mdc);
+		return ok;
+	}
+	md = load_md(which);
+	if (md == NULL || is->vctx[i] == NULL)
+		return 0;
+	if (is->vmd[i] != md) {
+		if (EVP_PKEY_CTX_set_signature_md(is->vctx[i], md) != 1)
+			return 0;
+		is->vmd[i] = md;
+	}
+	if (load_digest_init(which) != 0 ||
+	    load_digest_update(tbs, tbs_len) != 0 ||
+	    load_digest_final(dgst, &dgst_len) != 0)
+		return 0;
+	return EVP_PKEY_verify(is->vctx[i], sig, sig_len, dgst, dgst_len) == 1;
 }
 
 int
 cert_check(struct issuers *is, const struct certkey *ck, const char *name,
     const char *pem, size_t pem_len, const char **why)
 {
-	EVP_MD_CTX	*md = NULL;
-	const EVP_MD	*alg;
-	EVP_PKEY	*ikey;
+	enum load_md	 which;
 	uint8_t		*leaf = NULL, *up = NULL;
 	const uint8_t	*p, *end, *cert, *tbs, *algid, *oid, *sig, *v;
 	size_t		 leaf_len = 0, up_len = 0, cert_len, tbs_len,
 			 algid_len, oid_len, sig_len, v_len;
 	unsigned	 tag;
-	int		 ok, rc = -1;
+	int		 i, rc = -1;
 
 	*why = "chain: no PEM certificate";
 	if (pem_cert(pem, pem_len, 0, &leaf, &leaf_len) != 0)
@@ -331,38 +439,34 @@ cert_check(struct issuers *is, const struct certkey *ck, const char *name,
 	*why = "chain: leaf is not DER";
 	p = leaf;
 	end = leaf + leaf_len;
-	if (tlv(&p, end, &tag, &cert, &cert_len) != 0 || tag != 0x30 ||
-	    p != end)
+	if (load_der_tlv(&p, end, &tag, &cert, &cert_len) != 0 ||
+	    tag != 0x30 || p != end)
 		goto out;
 	p = cert;
 	end = cert + cert_len;
 	tbs = p;
-	if (tlv(&p, end, &tag, &v, &v_len) != 0 || tag != 0x30)
+	if (load_der_tlv(&p, end, &tag, &v, &v_len) != 0 || tag != 0x30)
 		goto out;
 	tbs_len = (size_t)(p - tbs);
-	if (tlv(&p, end, &tag, &algid, &algid_len) != 0 || tag != 0x30 ||
-	    tlv(&p, end, &tag, &sig, &sig_len) != 0 || tag != 0x03 ||
-	    p != end || sig_len < 2 || sig[0] != 0)
+	if (load_der_tlv(&p, end, &tag, &algid, &algid_len) != 0 ||
+	    tag != 0x30 || load_der_tlv(&p, end, &tag, &sig, &sig_len) != 0 ||
+	    tag != 0x03 || p != end || sig_len < 2 || sig[0] != 0)
 		goto out;
 	sig++;
 	sig_len--;
 	p = algid;
-	if (tlv(&p, algid + algid_len, &tag, &oid, &oid_len) != 0 ||
+	if (load_der_tlv(&p, algid + algid_len, &tag, &oid, &oid_len) != 0 ||
 	    tag != 0x06)
 		goto out;
-	alg = sig_md(oid, oid_len, &ok);
 	*why = "chain: unknown signature algorithm";
-	if (!ok)
+	if (sig_md(oid, oid_len, &which) != 0)
 		goto out;
 	*why = "chain: issuer certificate does not parse";
-	ikey = issuer_key(is, up, up_len);
-	if (ikey == NULL)
+	i = issuer_find(is, up, up_len);
+	if (i < 0)
 		goto out;
 	*why = "chain: bad leaf signature";
-	md = EVP_MD_CTX_new();
-	if (md == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, alg, NULL, ikey) != 1 ||
-	    EVP_DigestVerify(md, sig, sig_len, tbs, tbs_len) != 1)
+	if (!verify(is, i, which, sig, sig_len, tbs, tbs_len))
 		goto out;
 	*why = "chain: leaf key is not the CSR key";
 	if (memmem(tbs, tbs_len, ck->spki, ck->spki_len) == NULL)
@@ -373,7 +477,6 @@ cert_check(struct issuers *is, const struct certkey *ck, const char *name,
 	rc = 0;
 out:
 	ERR_clear_error();
-	EVP_MD_CTX_free(md);
 	free(leaf);
 	free(up);
 	return rc;

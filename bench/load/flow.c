@@ -53,7 +53,8 @@ struct worker {
 	struct http_conn	*conn;		/* owned */
 	EVP_PKEY		*key;		/* account key; owned */
 	struct anvil_jwk	*jwk;		/* its JWK; owned */
-	json_t			*jwk_json;	/* public JWK; owned */
+	struct signer		*signer;	/* JWS with key; owned */
+	struct anvil_buf	 body;		/* signed request, re-used */
 	struct event		*timer;		/* poll delay; owned */
 	enum wstate		 st;
 
@@ -170,39 +171,21 @@ send_plain(struct worker *w, const char *method, const char *url,
 static void
 send_pending(struct worker *w)
 {
-	json_t	*prot = NULL;
-	char	*body = NULL;
 	int	 rc;
 
 	if (w->nonce[0] == '\0') {
 		send_plain(w, "HEAD", w->new_nonce, W_NONCE);
 		return;
 	}
-	prot = json_object();
-	rc = ANVIL_ENOMEM;
-	if (prot == NULL ||
-	    json_object_set_new(prot, "nonce", json_string(w->nonce)) != 0 ||
-	    json_object_set_new(prot, "url", json_string(w->url)) != 0)
-		goto out;
-	if (w->kid[0] != '\0')
-		rc = json_object_set_new(prot, "kid", json_string(w->kid));
-	else
-		rc = json_object_set(prot, "jwk", w->jwk_json);
-	if (rc != 0) {
-		rc = ANVIL_ENOMEM;
-		goto out;
-	}
+	rc = signer_jws(w->signer, w->kid[0] != '\0' ? w->kid : NULL,
+	    w->nonce, w->url, w->payload, strlen(w->payload), &w->body);
 	w->nonce[0] = '\0';	/* used up, whatever the answer */
-	rc = anvil_jws_sign(w->key, prot, (const uint8_t *)w->payload,
-	    strlen(w->payload), &body);
-	if (rc != 0)
-		goto out;
-	w->st = w->post_state;
-	rc = http_conn_request(w->conn, "POST", w->url,
-	    "application/jose+json", body, strlen(body), on_resp, w);
-out:
-	free(body);
-	json_decref(prot);
+	if (rc == 0) {
+		w->st = w->post_state;
+		rc = http_conn_request(w->conn, "POST", w->url,
+		    "application/jose+json", w->body.data, w->body.len,
+		    on_resp, w);
+	}
 	if (rc != 0)
 		local_error(w, "sign and send", rc);
 }
@@ -306,8 +289,7 @@ body_json(struct worker *w, const struct http_resp *resp)
 {
 	json_t	*o = NULL;
 
-	if (anvil_json_parse_object(resp->body.data != NULL ?
-	    resp->body.data : "", resp->body.len, &o) != 0) {
+	if (anvil_json_parse_object(resp->body, resp->body_len, &o) != 0) {
 		flow_error(w, "protocol: body is not a JSON object");
 		return NULL;
 	}
@@ -338,8 +320,8 @@ handle_problem(struct worker *w, const struct http_resp *resp)
 
 	if (resp->status >= 200 && resp->status < 300)
 		return 0;
-	if (resp->body.len > 0 && anvil_json_parse_object(resp->body.data,
-	    resp->body.len, &o) == 0)
+	if (resp->body_len > 0 && anvil_json_parse_object(resp->body,
+	    resp->body_len, &o) == 0)
 		type = anvil_json_str(o, "type");
 	if (type != NULL && strcmp(type, ANVIL_PROBLEM_NS "badNonce") == 0 &&
 	    w->badnonce < LOAD_MAX_BADNONCE && w->st != W_NONCE &&
@@ -441,27 +423,24 @@ got_order(struct worker *w, const struct http_resp *resp)
 static void
 finalize(struct worker *w)
 {
-	uint8_t		*der = NULL;
-	size_t		 der_len = 0;
-	char		*b64 = NULL;
-	struct anvil_buf p;
-	int		 rc;
+	static const char	 pre[] = "{\"csr\":\"", end[] = "\"}";
+	uint8_t			 der[2048];
+	char			 payload[sizeof(pre) + sizeof(end) +
+				    sizeof(der) * 4 / 3 + 4];
+	size_t			 der_len = sizeof(der), n;
+	int			 rc;
 
-	anvil_buf_init(&p, ANVIL_MAX_REQUEST_BODY);
-	rc = certkey_csr(w->cert_key, w->name, &der, &der_len);
-	if (rc == 0)
-		rc = anvil_b64url_encode(der, der_len, &b64);
-	if (rc == 0)
-		rc = anvil_buf_addf(&p, "{\"csr\":\"%s\"}", b64);
-	if (rc != 0)
+	rc = certkey_csr(w->cert_key, w->name, der, &der_len);
+	if (rc != 0) {
 		local_error(w, "csr", rc);
-	else {
-		w->t_step = now_mono();
-		post(w, w->finalize_url, p.data, W_FINALIZE);
+		return;
 	}
-	anvil_buf_free(&p);
-	free(b64);
-	OPENSSL_free(der);
+	memcpy(payload, pre, sizeof(pre) - 1);
+	n = sizeof(pre) - 1;
+	n += anvil_b64url_encode_to(payload + n, der, der_len);
+	memcpy(payload + n, end, sizeof(end));
+	w->t_step = now_mono();
+	post(w, w->finalize_url, payload, W_FINALIZE);
 }
 
 static void
@@ -614,7 +593,7 @@ got_cert(struct worker *w, const struct http_resp *resp)
 
 	step_done(w, STEP_DOWNLOAD);
 	if (cert_check(&w->b->issuers, w->cert_key, w->name,
-	    resp->body.data != NULL ? resp->body.data : "", resp->body.len,
+	    resp->body, resp->body_len,
 	    &why) != 0) {
 		flow_error(w, why);
 		return;
@@ -676,7 +655,7 @@ on_resp(void *arg, int err, struct http_resp *resp)
 	if (w->b->verbose > 1)
 		fprintf(stderr, "anvil-load: worker %u: state %d: HTTP %d, "
 		    "%zu bytes\n", w->id, (int)w->st, resp->status,
-		    resp->body.len);
+		    resp->body_len);
 	if (resp->nonce != NULL)
 		snprintf(w->nonce, sizeof(w->nonce), "%s", resp->nonce);
 	if (handle_problem(w, resp))
@@ -732,11 +711,13 @@ int
 worker_new(struct bench *b, unsigned id, struct worker **ret)
 {
 	struct worker	*w;
+	json_t		*jwk;
 	int		 rc;
 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return ANVIL_ENOMEM;
+	anvil_buf_init(&w->body, ANVIL_MAX_REQUEST_BODY);
 	w->b = b;
 	w->id = id;
 	rc = http_conn_new(b->base, b->ssl, b->directory, &w->conn);
@@ -749,9 +730,16 @@ worker_new(struct bench *b, unsigned id, struct worker **ret)
 	if (rc != 0)
 		goto fail;
 	rc = ANVIL_ENOMEM;
-	w->jwk_json = anvil_jwk_to_json(w->jwk);
+	jwk = anvil_jwk_to_json(w->jwk);
+	if (jwk == NULL)
+		goto fail;
+	rc = signer_new(w->key, jwk, &w->signer);
+	json_decref(jwk);
+	if (rc != 0)
+		goto fail;
+	rc = ANVIL_ENOMEM;
 	w->timer = evtimer_new(b->base, on_timer, w);
-	if (w->jwk_json == NULL || w->timer == NULL)
+	if (w->timer == NULL)
 		goto fail;
 	*ret = w;
 	return 0;
@@ -803,7 +791,8 @@ worker_free(struct worker *w)
 	if (w->timer != NULL)
 		event_free(w->timer);
 	http_conn_free(w->conn);
-	json_decref(w->jwk_json);
+	signer_free(w->signer);
+	anvil_buf_free(&w->body);
 	anvil_jwk_free(w->jwk);
 	EVP_PKEY_free(w->key);
 	free(w->payload);

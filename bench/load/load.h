@@ -35,21 +35,24 @@
 /* ------------------------------------------------------------------ */
 /* http.c: a small HTTP/1.1 client, one connection, keep-alive */
 
+/* An answer; every pointer is borrowed from the connection. */
 struct http_resp {
 	int		 status;
-	char		*nonce;		/* Replay-Nonce or NULL; malloc() */
-	char		*location;	/* Location or NULL; malloc() */
-	char		*content_type;	/* Content-Type or NULL; malloc() */
+	const char	*nonce;		/* Replay-Nonce or NULL */
+	const char	*location;	/* Location or NULL */
+	const char	*content_type;	/* Content-Type or NULL */
 	int		 retry_after;	/* seconds; -1 when absent */
-	struct anvil_buf body;		/* at most ANVIL_MAX_RESPONSE_BODY */
+	const char	*body;		/* NUL-terminated, never NULL */
+	size_t		 body_len;	/* at most ANVIL_MAX_RESPONSE_BODY */
 };
 
 /*
  * Called once per request: err is 0 and resp the answer, or err is a
  * negative ANVIL_E* code (ANVIL_EIO: connection or TLS failure,
  * ANVIL_ETIMEDOUT, ANVIL_E2BIG, ANVIL_EINVAL: not HTTP) and resp is NULL.
- * resp is freed when the callback returns; the callback may start the
- * next request on the same connection.
+ * resp and what it points to stay valid until the callback returns,
+ * even if it starts the next request on the same connection, which it
+ * may (it must not free the connection).
  */
 typedef void (*http_cb)(void *arg, int err, struct http_resp *resp);
 
@@ -67,9 +70,10 @@ int	http_conn_new(struct event_base *base, SSL_CTX *ctx, const char *url,
 
 /*
  * Sends one request (method "GET", "HEAD" or "POST") for url, which must
- * have the connection's origin, with an optional body.  One request at a
- * time per connection.  cb runs later (never from inside this call).
- * Returns 0, ANVIL_EINVAL (other origin, busy), ANVIL_ENOMEM.
+ * have the connection's origin, with an optional body (copied).  One
+ * request at a time per connection.  cb runs later (never from inside
+ * this call), also for a failure to connect or to write.  Returns 0,
+ * ANVIL_EINVAL (other origin, busy), ANVIL_ENOMEM.
  */
 int	http_conn_request(struct http_conn *c, const char *method,
 	    const char *url, const char *content_type, const char *body,
@@ -134,17 +138,73 @@ int	stats_print_json(struct stats *st, const struct report *r, FILE *f)
 void	stats_done(struct stats *st);
 
 /* ------------------------------------------------------------------ */
+/* sign.c: digests, signatures and JWS with OpenSSL objects made once */
+
+enum load_md {
+	LOAD_SHA256,
+	LOAD_SHA384,
+	LOAD_SHA512,
+	LOAD_MD__MAX
+};
+
+struct signer;
+
+/* The digest, fetched on first use and kept (borrowed); NULL if
+ * unavailable. */
+const EVP_MD *load_md(enum load_md which);
+/* One digest at a time, on a context kept for the process: init, any
+ * number of updates, final.  Each returns 0 or ANVIL_ECRYPTO. */
+int	load_digest_init(enum load_md which) ANVIL_MUSTCHECK;
+int	load_digest_update(const void *p, size_t n) ANVIL_MUSTCHECK;
+int	load_digest_final(uint8_t out[EVP_MAX_MD_SIZE], size_t *ret_len)
+	    ANVIL_MUSTCHECK;
+/* Frees the fetched digests and the context (at exit). */
+void	load_crypto_done(void);
+
+/* A context for key, initialised for signing, in *ret
+ * (EVP_PKEY_CTX_free).  Returns 0 or ANVIL_ECRYPTO. */
+int	load_sign_ctx(EVP_PKEY *key, EVP_PKEY_CTX **ret) ANVIL_MUSTCHECK;
+/* Signs a digest; *sig_len is sig's size in, the signature's length out
+ * (DER for ECDSA).  Returns 0 or ANVIL_ECRYPTO. */
+int	load_sign_digest(EVP_PKEY_CTX *ctx, const uint8_t *dgst,
+	    size_t dgst_len, uint8_t *sig, size_t *sig_len) ANVIL_MUSTCHECK;
+/* DER ECDSA-Sig-Value to r || s of n bytes each in raw.  Returns 0 or
+ * ANVIL_ECRYPTO. */
+int	load_ecdsa_raw(const uint8_t *der, size_t len, size_t n, uint8_t *raw)
+	    ANVIL_MUSTCHECK;
+
+/*
+ * A JWS signer for an ES256 account key (borrowed: it must outlive the
+ * signer) and its public JWK (copied).  Returns 0 and *ret
+ * (signer_free), ANVIL_ECRYPTO, ANVIL_ENOMEM.
+ */
+int	signer_new(EVP_PKEY *key, const json_t *jwk, struct signer **ret)
+	    ANVIL_MUSTCHECK;
+void	signer_free(struct signer *s);
+/*
+ * Writes into out (emptied first) the flattened JWS of payload with the
+ * protected header {alg ES256, kid (or jwk when kid is NULL), nonce,
+ * url}.  Returns 0 or an ANVIL_E* code (out is then undefined).
+ */
+int	signer_jws(struct signer *s, const char *kid, const char *nonce,
+	    const char *url, const char *payload, size_t payload_len,
+	    struct anvil_buf *out) ANVIL_MUSTCHECK;
+
+/* ------------------------------------------------------------------ */
 /* cert.c: certificate keys, CSRs, the check of the chain */
 
 #define LOAD_MAX_ISSUERS 8
 
 struct certkey;
 
-/* Issuer certificates seen (DER) and their keys, decoded once. */
+/* Issuer certificates seen (DER) and their keys, decoded once, each with
+ * a context initialised for verifying. */
 struct issuers {
 	uint8_t		*der[LOAD_MAX_ISSUERS];	/* malloc() */
 	size_t		 len[LOAD_MAX_ISSUERS];
 	EVP_PKEY	*key[LOAD_MAX_ISSUERS];	/* owned */
+	EVP_PKEY_CTX	*vctx[LOAD_MAX_ISSUERS];	/* owned */
+	const EVP_MD	*vmd[LOAD_MAX_ISSUERS];	/* digest set in vctx */
 	size_t		 n;
 };
 
@@ -153,13 +213,26 @@ struct issuers {
 int	certkey_new(struct certkey **ret) ANVIL_MUSTCHECK;
 void	certkey_free(struct certkey *ck);
 
+/* The DER SubjectPublicKeyInfo of ck (borrowed), its length in
+ * *ret_len. */
+const uint8_t *certkey_spki(const struct certkey *ck, size_t *ret_len);
+
 /*
- * Signs a CSR for name with ck (the skeleton is re-used: one flow per key
- * at a time).  Returns 0 and the DER in *ret_der (OPENSSL_free) and
- * *ret_len, or ANVIL_ECRYPTO.
+ * Signs a CSR (PKCS #10, ECDSA with SHA-256) for name with ck: subject
+ * CN=name when it fits in 64 characters, one subjectAltName dNSName.
+ * Writes the DER into der (of size *len), its length in *len.  Returns
+ * 0, ANVIL_E2BIG (der too small, or name too long), ANVIL_ECRYPTO.
  */
-int	certkey_csr(struct certkey *ck, const char *name, uint8_t **ret_der,
-	    size_t *ret_len) ANVIL_MUSTCHECK;
+int	certkey_csr(struct certkey *ck, const char *name, uint8_t *der,
+	    size_t *len) ANVIL_MUSTCHECK;
+
+/*
+ * Reads one DER TLV at *p (at most end): its tag in *tag, its contents
+ * in *val and *vlen; *p moves past it.  Definite lengths only, up to 4
+ * bytes.  Returns 0 or -1.
+ */
+int	load_der_tlv(const uint8_t **p, const uint8_t *end, unsigned *tag,
+	    const uint8_t **val, size_t *vlen) ANVIL_MUSTCHECK;
 
 /*
  * Checks a PEM chain: its first certificate is signed by its second, and

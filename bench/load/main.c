@@ -493,6 +493,7 @@ out:
 		certkey_free(b->keys[i]);
 	free(b->keys);
 	issuers_done(&b->issuers);
+	load_crypto_done();
 	stats_done(&b->stats);
 	if (b->base != NULL)
 		event_base_free(b->base);
