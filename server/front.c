@@ -1039,9 +1039,17 @@ front_start(struct server *srv)
 static void
 on_flush(evutil_socket_t fd, short what, void *arg)
 {
+	struct server	*srv = arg;
+
 	(void)fd;
 	(void)what;
-	front_batch_flush(arg);
+	/* While an fsync runs, the batch stays open and grows: its answers
+	 * would wait for the next fsync anyway, and one commit of many
+	 * requests writes each hot page to the log once, not once per
+	 * pass.  sync_done commits it. */
+	if (srv->batch->deferred && srv->batch->syncing)
+		return;
+	front_batch_flush(srv);
 }
 
 int
@@ -1103,7 +1111,11 @@ sync_done(struct workq_job *job)
 	for (k = 0; i < q->n; i++, k++)
 		q->v[k] = q->v[i];
 	q->n = k;
-	sync_kick(srv);
+	/* The batch that grew during this fsync (on_flush). */
+	if (store_batch_open(srv->store))
+		front_batch_flush(srv);
+	else
+		sync_kick(srv);
 }
 
 /* Starts an fsync for the commits whose answers wait, unless one is in
