@@ -42,10 +42,12 @@ import hashlib
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import sys
 import time
 import traceback
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
@@ -596,6 +598,49 @@ def finalize_ok(x):
     r = x.c.post(order["finalize"], {"csr": b64u(csr)}, x.a_key,
                  kid=x.a_kid)
     expect_problem(r, "orderNotReady", 403)
+
+
+# --- clients that leave ------------------------------------------------------
+def send_and_vanish(x, url, body):
+    """Sends one complete POST over its own TLS connection and closes it
+    at once, without reading the answer."""
+    u = urllib.parse.urlsplit(url)
+    raw = socket.create_connection((u.hostname, u.port or 443), timeout=10)
+    s = x.c.ctx.wrap_socket(raw, server_hostname=u.hostname)
+    try:
+        s.sendall(("POST %s HTTP/1.1\r\nHost: %s\r\n"
+                   "Content-Type: application/jose+json\r\n"
+                   "Content-Length: %d\r\n\r\n"
+                   % (u.path, u.netloc, len(body))).encode() + body)
+    finally:
+        s.close()
+
+
+@case(may_add=("orders", "authzs"))
+def clients_leave_before_the_answer(x):
+    """Forty valid requests (newOrder, order reads) whose clients close
+    the connection as soon as they have sent them, while the server is
+    checking their signatures or holding their answers for the commit:
+    the server neither crashes nor stalls, and then answers normally."""
+    order = x.c.post(x.c.url("newOrder"), {"identifiers": [
+        {"type": "dns", "value": "leave.example.test"}]}, x.a_key,
+        kid=x.a_kid)
+    expect_ok(order, 201)
+    loc = order.header("Location")
+    for i in range(20):
+        prot = x.c.protected(x.c.url("newOrder"), x.a_key, kid=x.a_kid)
+        pl = x.c.encode_payload({"identifiers": [
+            {"type": "dns", "value": "leave%d.example.test" % i}]})
+        send_and_vanish(x, x.c.url("newOrder"),
+                        json.dumps(x.c.flattened(prot, pl, x.a_key)).encode())
+        prot = x.c.protected(loc, x.a_key, kid=x.a_kid)
+        send_and_vanish(x, loc,
+                        json.dumps(x.c.flattened(prot, "", x.a_key)).encode())
+    r = x.c.post(loc, None, x.a_key, kid=x.a_kid)
+    expect_ok(r)
+    if r.json().get("status") != "pending":
+        raise Fail("order status %r after the clients left"
+                   % r.json().get("status"))
 
 
 def main():
