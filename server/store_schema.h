@@ -175,6 +175,16 @@ static const char *const store_migrations[] = {
 	 */
 	"DROP INDEX certs_spki;"
 	"DROP INDEX certs_not_after;",
+
+	/*
+	 * 4: the CRL query (ST_REVOKED_LIST) reads revoked certificates of
+	 * one shard only; an index of every certificate by shard put each
+	 * issuance's entry at one of crl_shards places.  Indexing only the
+	 * revoked ones writes it on revocation, never on issuance.
+	 */
+	"DROP INDEX certs_shard;"
+	"CREATE INDEX certs_revoked ON certs (shard, revoked_at)"
+	"  WHERE revoked_at IS NOT NULL;",
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,6 +121,30 @@ sql_int(const char *path, const char *sql)
 	assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	return v;
+}
+
+/* Whether SQLite's plan for sql names index. */
+static bool
+plan_uses(const char *path, const char *sql, const char *index)
+{
+	sqlite3		*db = NULL;
+	sqlite3_stmt	*st = NULL;
+	char		 q[512];
+	const char	*detail;
+	bool		 found = false;
+
+	(void)snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		detail = (const char *)sqlite3_column_text(st, 3);
+		if (detail != NULL && strstr(detail, index) != NULL)
+			found = true;
+	}
+	assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	return found;
 }
 
 /* Fixtures.  Strings point at literals: these structs are only inserted,
@@ -446,13 +471,14 @@ test_open_twice(void **state)
 	acct_clear(&got);
 	/* Migration 2 (revocation) adds meta, crls, ocsp, blocked_keys
 	 * and revocations. */
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(f->path,
 	    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 12);
 	assert_int_equal(sql_int(f->path,
 	    "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 	    " AND name IN ('authzs_reuse', 'orders_acct',"
-	    " 'order_authzs_authz', 'certs_shard', 'ocsp_this_update')"),
+	    " 'order_authzs_authz', 'certs_revoked', 'ocsp_this_update')"),
 	    5);
 	/* Migration 3 dropped the indexes no query read. */
 	assert_int_equal(sql_int(f->path,
@@ -1444,7 +1470,11 @@ test_migrate_v2(void **state)
 	assert_int_equal(sql_int(path, "PRAGMA user_version"),
 	    STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"
-	    " WHERE name IN ('certs_spki', 'certs_not_after')"), 0);
+	    " WHERE name IN ('certs_spki', 'certs_not_after',"
+	    " 'certs_shard')"), 0);
+	assert_true(plan_uses(path, "SELECT serial FROM certs WHERE shard = 1"
+	    " AND revoked_at IS NOT NULL AND not_after >= 0",
+	    "certs_revoked"));
 	assert_int_equal(store_cert_get(s, "0a", &c), 0);
 	assert_string_equal(c.spki_hash, "hash");
 	assert_int_equal(c.not_after, 1900000000);
