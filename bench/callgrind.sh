@@ -17,7 +17,9 @@
 # of both runs are printed (the driver polls once the validation request
 # has reached its responder, so there is about one per issuance).
 # BUILD (default build-bench) gives the binaries; the profile files are
-# kept in the printed directory for callgrind_annotate.
+# kept in the printed directory for callgrind_annotate.  MAX_IR makes it
+# a regression guard: a TAP line, and exit status 1 above the budget
+# (scripts/test runs it so against a release build).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -113,3 +115,15 @@ awk -v s="$ir_warm" -v l="$ir_load" -v w="$WARM" -v n="$COUNT" \
 	printf "anvil-ca: %.0f instructions per issuance\n", (l - s) / n
 }'
 log "profiles in $TEST_TMP (callgrind_annotate $TEST_TMP/callgrind.load)"
+# The regression guard: with MAX_IR set, one TAP line and the status.
+if [ -n "${MAX_IR:-}" ]; then
+	per=$(( (ir_load - ir_warm) / COUNT ))
+	if [ "$per" -le "$MAX_IR" ]; then
+		echo "ok 1 - instructions_per_issuance $per <= $MAX_IR"
+	else
+		echo "not ok 1 - instructions_per_issuance: $per > $MAX_IR" \
+		    "(a regression, or raise the budget in scripts/test" \
+		    "with the reason in BENCHMARKS.md)"
+		exit 1
+	fi
+fi

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# smoke.sh - the benchmark tools still work: bench/compare runs anvil-load
+# for a few seconds at concurrency 4 against anvil-ca and against Pebble,
+# and each run must issue certificates with no error.  One TAP line per
+# server.  Not a measurement (scripts/test runs it so that a change that
+# breaks the benchmarks is seen).
+#
+# usage: bench/smoke.sh BUILD_DIR     (a release build with server/anvil-ca
+#                                      and bench/anvil-load)
+set -uo pipefail
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=${1:?usage: smoke.sh BUILD_DIR}
+out=$(mktemp -d "${TMPDIR:-/tmp}/bench-smoke.XXXXXX") || exit 1
+BUILD=$build TARGETS="anvil pebble" LEVELS=4 OUT=$out \
+    bash "$BENCH_DIR/compare" 3 >"$out/compare.log" 2>&1
+st=$?
+fails=0
+n=0
+for t in anvil pebble; do
+	n=$((n + 1))
+	j=$out/$t-4.json
+	if [ -s "$j" ] && jq -e '.issuances > 0 and .error_count == 0' \
+	    "$j" >/dev/null 2>&1; then
+		echo "ok $n - compare_$t $(jq -r '.issuances' "$j") issued"
+	else
+		echo "not ok $n - compare_$t: $(jq -c '{issuances, errors}' "$j" \
+		    2>/dev/null || echo "no result (compare exit $st)")"
+		fails=$((fails + 1))
+	fi
+done
+if [ "$fails" -gt 0 ]; then
+	tail -n 20 "$out/compare.log"
+	exit 1
+fi
+rm -rf "$out"
