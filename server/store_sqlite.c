@@ -276,6 +276,24 @@ run(sqlite3_stmt *st)
 	return err;
 }
 
+/* Runs the UPDATE bound through b, which must change a row.  Returns 0,
+ * ANVIL_ENOENT when it changed none, ANVIL_EEXIST or ANVIL_EDB (also for
+ * a failed binding). */
+static int
+run_update(struct store *s, struct binder *b)
+{
+	int	 err;
+
+	if (b->rc != SQLITE_OK) {
+		done(b->st);
+		return ANVIL_EDB;
+	}
+	err = run(b->st);
+	if (err == 0 && sqlite3_changes(s->db) == 0)
+		err = ANVIL_ENOENT;
+	return err;
+}
+
 /* Steps a query expected to return one row.  Returns 1 with a row to
  * read, 0 when there is none, or ANVIL_EDB. */
 static int
@@ -1106,14 +1124,7 @@ store_acct_update(struct store *s, const struct acct *a)
 	b_text(&b, 4, acct_status_name(a->status));
 	b_text(&b, 5, a->contact);
 	b_int(&b, 6, a->tos_agreed);
-	if (b.rc != SQLITE_OK) {
-		done(st);
-		return ANVIL_EDB;
-	}
-	err = run(st);
-	if (err == 0 && sqlite3_changes(s->db) == 0)
-		err = ANVIL_ENOENT;
-	return err;
+	return run_update(s, &b);
 }
 
 /* Authorizations. */
@@ -1304,19 +1315,11 @@ authz_row_update(struct store *s, const struct authz *a)
 {
 	sqlite3_stmt	*st = s->st[ST_AUTHZ_UPDATE];
 	struct binder	 b = { st, SQLITE_OK };
-	int		 err;
 
 	b_text(&b, 1, a->id);
 	b_text(&b, 2, authz_status_name(a->status));
 	b_int(&b, 3, a->expires);
-	if (b.rc != SQLITE_OK) {
-		done(st);
-		return ANVIL_EDB;
-	}
-	err = run(st);
-	if (err == 0 && sqlite3_changes(s->db) == 0)
-		err = ANVIL_ENOENT;
-	return err;
+	return run_update(s, &b);
 }
 
 int
@@ -1645,14 +1648,7 @@ store_order_update(struct store *s, const struct order *o)
 	b_text(&b, 2, order_status_name(o->status));
 	b_text(&b, 3, o->error);
 	b_text_opt(&b, 4, o->cert_serial);
-	if (b.rc != SQLITE_OK) {
-		done(st);
-		return ANVIL_EDB;
-	}
-	err = run(st);
-	if (err == 0 && sqlite3_changes(s->db) == 0)
-		err = ANVIL_ENOENT;
-	return err;
+	return run_update(s, &b);
 }
 
 int
