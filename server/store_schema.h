@@ -185,6 +185,16 @@ static const char *const store_migrations[] = {
 	"DROP INDEX certs_shard;"
 	"CREATE INDEX certs_revoked ON certs (shard, revoked_at)"
 	"  WHERE revoked_at IS NOT NULL;",
+
+	/*
+	 * 5: the reuse index without status and expires, which every
+	 * authorization changes when it is validated: with them each
+	 * validation moved the entry (a delete and an insert in the index).
+	 * An account has few authorizations for one name, so the reuse
+	 * queries filter those two columns on the rows the index finds.
+	 */
+	"DROP INDEX authzs_reuse;"
+	"CREATE INDEX authzs_reuse ON authzs (acct_id, ident, wildcard);",
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -1475,6 +1475,9 @@ test_migrate_v2(void **state)
 	assert_true(plan_uses(path, "SELECT serial FROM certs WHERE shard = 1"
 	    " AND revoked_at IS NOT NULL AND not_after >= 0",
 	    "certs_revoked"));
+	assert_true(plan_uses(path, "SELECT id FROM authzs WHERE acct_id = 'a'"
+	    " AND ident = 'b' AND wildcard = 0 AND status IN ('valid',"
+	    " 'pending') AND expires > 0", "authzs_reuse"));
 	assert_int_equal(store_cert_get(s, "0a", &c), 0);
 	assert_string_equal(c.spki_hash, "hash");
 	assert_int_equal(c.not_after, 1900000000);
