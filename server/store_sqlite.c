@@ -757,6 +757,14 @@ configure(sqlite3 *db, int memory)
 	err = exec(db, "PRAGMA foreign_keys = ON");
 	if (err != 0)
 		return err;
+	/* Statement and savepoint journals in memory: inside a batch every
+	 * store_begin is a SAVEPOINT, whose journal of original pages
+	 * otherwise goes to a temporary file past 64 KiB (most of the
+	 * server's pwrite64 calls).  They hold only pages changed inside
+	 * one transaction, and are never needed after a crash. */
+	err = exec(db, "PRAGMA temp_store = MEMORY");
+	if (err != 0)
+		return err;
 	return migrate(db);
 }
 
@@ -843,7 +851,13 @@ store_defer_sync(struct store *s)
 	fd = open(wal, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ANVIL_EIO;
-	if (exec(s->db, "PRAGMA synchronous = NORMAL") != 0) {
+	/* A batch that grows while the fsync runs may dirty more pages
+	 * than the cache holds: without cache_spill SQLite keeps them in
+	 * memory until the COMMIT instead of writing them to the log in
+	 * the middle of the transaction (and again at the COMMIT when they
+	 * change once more).  The batch is bounded by the open requests. */
+	if (exec(s->db, "PRAGMA synchronous = NORMAL") != 0 ||
+	    exec(s->db, "PRAGMA cache_spill = OFF") != 0) {
 		(void)close(fd);
 		return ANVIL_EIO;
 	}
