@@ -22,6 +22,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -809,6 +810,21 @@ test_issue_refusals(void **state)
 	assert_non_null(big);
 	big[0] = 'c';
 	refused(der, len, two, 2);
+	free(der);
+
+	/* The public point moved off the curve (its last byte). */
+	csr_make(key, two, 2, &der, &len);
+	{
+		uint8_t	 pt[97];
+		size_t	 ptlen = 0;
+
+		assert_int_equal(EVP_PKEY_get_octet_string_param(key,
+		    OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptlen), 1);
+		big = memmem(der, len, pt, ptlen);
+		assert_non_null(big);
+		big[ptlen - 1] ^= 0x01;
+		refused(der, len, two, 2);
+	}
 	free(der);
 
 	/* Trailing bytes after the CSR. */
