@@ -694,3 +694,17 @@ anvil_jwk_ref(struct anvil_jwk *k)
 		atomic_fetch_add_explicit(&k->refs, 1, memory_order_relaxed);
 	return k;
 }
+
+bool
+anvil_jwk_ec_point_is(const struct anvil_jwk *k, const uint8_t *pt,
+    size_t len)
+{
+	if (k == NULL || pt == NULL ||
+	    (k->kty != ANVIL_KTY_EC_P256 && k->kty != ANVIL_KTY_EC_P384))
+		return false;
+	/* Coordinates are full length (check_components). */
+	if (len != 1 + k->alen + k->blen || pt[0] != 0x04)
+		return false;
+	return memcmp(pt + 1, k->a, k->alen) == 0 &&
+	    memcmp(pt + 1 + k->alen, k->b, k->blen) == 0;
+}

@@ -77,6 +77,11 @@ ANVIL_API const char *anvil_jwk_alg(const struct anvil_jwk *k);
 ANVIL_API int anvil_jwk_verify(const struct anvil_jwk *k, const uint8_t *sig,
     size_t siglen, const uint8_t *msg, size_t msglen) ANVIL_MUSTCHECK;
 
+/* True when k is an EC key whose point, uncompressed (0x04 || x || y,
+ * as in a SubjectPublicKeyInfo), is pt. */
+ANVIL_API bool anvil_jwk_ec_point_is(const struct anvil_jwk *k,
+    const uint8_t *pt, size_t len);
+
 /* True when both are the same public key. */
 ANVIL_API bool anvil_jwk_equal(const struct anvil_jwk *a,
     const struct anvil_jwk *b);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 
 #include "anvil/anvil.h"
@@ -314,6 +315,47 @@ test_from_pkey(void **state)
 	assert_null(a);
 }
 
+/* The EC point check against what OpenSSL encodes for the same key. */
+static void
+test_ec_point_is(void **state)
+{
+	static const enum anvil_key_type types[] = { ANVIL_KEY_EC256,
+	    ANVIL_KEY_EC384 };
+	struct anvil_jwk	*a = NULL;
+	EVP_PKEY		*pkey = NULL;
+	uint8_t			 pt[100];
+	size_t			 i, n = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		assert_int_equal(anvil_key_generate(types[i], &pkey), 0);
+		assert_int_equal(anvil_jwk_from_pkey(pkey, &a), 0);
+		assert_int_equal(EVP_PKEY_get_octet_string_param(pkey,
+		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &n), 1);
+		assert_true(anvil_jwk_ec_point_is(a, pt, n));
+		assert_false(anvil_jwk_ec_point_is(a, pt, n - 1));
+		assert_false(anvil_jwk_ec_point_is(a, NULL, n));
+		pt[n - 1] ^= 1;		/* y */
+		assert_false(anvil_jwk_ec_point_is(a, pt, n));
+		pt[n - 1] ^= 1;
+		pt[1] ^= 1;		/* x */
+		assert_false(anvil_jwk_ec_point_is(a, pt, n));
+		pt[1] ^= 1;
+		pt[0] = 0x02;		/* not uncompressed */
+		assert_false(anvil_jwk_ec_point_is(a, pt, n));
+		anvil_jwk_free(a);
+		EVP_PKEY_free(pkey);
+	}
+	/* Not an EC key. */
+	assert_int_equal(anvil_key_generate(ANVIL_KEY_ED25519, &pkey), 0);
+	assert_int_equal(anvil_jwk_from_pkey(pkey, &a), 0);
+	pt[0] = 0x04;
+	assert_false(anvil_jwk_ec_point_is(a, pt, 65));
+	anvil_jwk_free(a);
+	EVP_PKEY_free(pkey);
+	assert_false(anvil_jwk_ec_point_is(NULL, pt, 65));
+}
+
 /* References: the key lives until the last anvil_jwk_free (ASan would
  * report a use after free or a double free otherwise). */
 static void
@@ -431,6 +473,7 @@ main(void)
 		cmocka_unit_test(test_rfc8037),
 		cmocka_unit_test(test_from_pkey),
 		cmocka_unit_test(test_ref),
+		cmocka_unit_test(test_ec_point_is),
 		cmocka_unit_test(test_verify),
 	};
 
