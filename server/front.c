@@ -85,11 +85,7 @@ struct batch {
 	 * synced until an fsync that began after their commit returns. */
 	bool		 deferred;
 	struct heldq	 unsynced;
-	uint64_t	 commits;	/* batches that wrote, committed */
-	uint64_t	 synced;	/* commits on disk (an fsync after) */
-	int64_t		 changes;	/* store_total_changes at the last
-					   commit: any write since, in a
-					   batch or not, needs an fsync */
+	uint64_t	 commits;	/* batches committed so far */
 	struct workq	*syncq;		/* one thread; NULL: sync inline */
 	struct syncjob	 sj;
 	bool		 syncing;	/* sj is in flight */
@@ -1001,7 +997,6 @@ front_start(struct server *srv)
 	 * return at once, a thread fsyncs the log, answers wait for it. */
 	if (srv->store != NULL && store_defer_sync(srv->store) == 0) {
 		srv->batch->deferred = true;
-		srv->batch->changes = store_total_changes(srv->store);
 		if (workq_new(srv->base, 1, &srv->batch->syncq) != 0)
 			srv->batch->syncq = NULL;	/* inline */
 	}
@@ -1102,8 +1097,6 @@ sync_done(struct workq_job *job)
 	size_t		 i, k;
 
 	srv->batch->syncing = false;
-	if (sj->rc == 0 && sj->upto > srv->batch->synced)
-		srv->batch->synced = sj->upto;
 	if (sj->rc != 0) {
 		fprintf(stderr, "anvil-ca: fsync of the database log failed "
 		    "(%s): stopping\n", anvil_strerror(sj->rc));
@@ -1167,23 +1160,14 @@ front_batch_flush(struct server *srv)
 		 * account cache. */
 		keycache_acct_drop_all(srv->keys);
 	}
-	/* A batch that wrote nothing (reads: POST-as-GET, polls) needs no
-	 * fsync of its own: its answers wait only for the commits before
-	 * it, whose data they may show, and leave at once when those are
-	 * on disk already.  At low load that is half the fsyncs. */
 	if (rc == 0 && b->deferred) {
-		if (store_total_changes(srv->store) != b->changes) {
-			b->changes = store_total_changes(srv->store);
-			b->commits++;
-		}
-		if (b->synced < b->commits) {
-			for (i = 0; i < q->n; i++)
-				if (heldq_push(&b->unsynced, q->v[i].ev,
-				    q->v[i].status, b->commits) != 0)
-					send_failed(srv, q->v[i].ev);
-			q->n = 0;
-			sync_kick(srv);
-		}
+		b->commits++;
+		for (i = 0; i < q->n; i++)
+			if (heldq_push(&b->unsynced, q->v[i].ev,
+			    q->v[i].status, b->commits) != 0)
+				send_failed(srv, q->v[i].ev);
+		q->n = 0;
+		sync_kick(srv);
 	}
 	for (i = 0; i < q->n; i++) {
 		if (rc == 0)

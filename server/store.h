@@ -87,10 +87,6 @@ bool store_batch_open(const struct store *s);
 int store_defer_sync(struct store *s);
 int store_wal_sync(struct store *s);
 
-/* Rows this connection has inserted, updated or deleted since it was
- * opened: unchanged across a transaction means it wrote nothing. */
-int64_t store_total_changes(const struct store *s);
-
 #define STORE_AUTOCHECKPOINT_DEFAULT	1000	/* SQLite's */
 int store_autocheckpoint(struct store *s, int pages);
 int store_checkpoint(struct store *s, int restart_pages);

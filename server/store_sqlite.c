@@ -865,12 +865,6 @@ store_defer_sync(struct store *s)
 	return 0;
 }
 
-int64_t
-store_total_changes(const struct store *s)
-{
-	return s == NULL ? 0 : (int64_t)sqlite3_total_changes64(s->db);
-}
-
 int
 store_wal_sync(struct store *s)
 {
