@@ -437,6 +437,33 @@ r_fixed(struct reader *r, int i, int nullable, char *dst, size_t size)
 	memcpy(dst, t, n + 1);
 }
 
+/* A malloc'd copy of blob column i, which must not be empty, into *ret
+ * and *ret_len (caller frees); on error r->err is set. */
+static void
+r_blob(struct reader *r, int i, uint8_t **ret, size_t *ret_len)
+{
+	const void	*p;
+	int		 n;
+
+	*ret = NULL;
+	*ret_len = 0;
+	if (r->err != 0)
+		return;
+	r->err = ANVIL_EDB;
+	if (sqlite3_column_type(r->st, i) != SQLITE_BLOB)
+		return;
+	p = sqlite3_column_blob(r->st, i);
+	n = sqlite3_column_bytes(r->st, i);
+	if (p == NULL || n <= 0)
+		return;
+	*ret = malloc((size_t)n);
+	if (*ret == NULL)
+		return;
+	memcpy(*ret, p, (size_t)n);
+	*ret_len = (size_t)n;
+	r->err = 0;
+}
+
 /* Returns integer column i; a NULL column gives 0 when nullable. */
 static int64_t
 r_int(struct reader *r, int i, int nullable)
@@ -1773,8 +1800,7 @@ store_cert_get(struct store *s, const char *serial, struct cert *ret)
 	sqlite3_stmt	*st = s->st[ST_CERT_GET];
 	struct binder	 b = { st, SQLITE_OK };
 	struct reader	 r = { st, 0 };
-	const void	*der;
-	int		 rc, n, err = ANVIL_EDB;
+	int		 rc, err = ANVIL_EDB;
 
 	if (ret == NULL)
 		return ANVIL_EINVAL;
@@ -1790,17 +1816,9 @@ store_cert_get(struct store *s, const char *serial, struct cert *ret)
 		goto out;
 	}
 	cert_row(&r, ret);
-	if (r.err != 0 || sqlite3_column_type(st, 3) != SQLITE_BLOB)
+	r_blob(&r, 3, &ret->der, &ret->der_len);
+	if (r.err != 0)
 		goto out;
-	der = sqlite3_column_blob(st, 3);
-	n = sqlite3_column_bytes(st, 3);
-	if (der == NULL || n <= 0)
-		goto out;
-	ret->der = malloc((size_t)n);
-	if (ret->der == NULL)
-		goto out;
-	memcpy(ret->der, der, (size_t)n);
-	ret->der_len = (size_t)n;
 	err = 0;
 out:
 	done(st);
@@ -2073,8 +2091,7 @@ static int
 signed_get(sqlite3_stmt *st, int is_crl, struct signed_obj *ret)
 {
 	struct reader	 r = { st, 0 };
-	const void	*der;
-	int		 rc, n, err = ANVIL_EDB;
+	int		 rc, err = ANVIL_EDB;
 
 	rc = step_row(st);
 	if (rc <= 0) {
@@ -2088,17 +2105,9 @@ signed_get(sqlite3_stmt *st, int is_crl, struct signed_obj *ret)
 	ret->number = r_int(&r, 1, 0);
 	ret->this_update = r_int(&r, 2, 0);
 	ret->next_update = r_int(&r, 3, 0);
-	if (r.err != 0 || sqlite3_column_type(st, 4) != SQLITE_BLOB)
+	r_blob(&r, 4, &ret->der, &ret->der_len);
+	if (r.err != 0)
 		goto out;
-	der = sqlite3_column_blob(st, 4);
-	n = sqlite3_column_bytes(st, 4);
-	if (der == NULL || n <= 0)
-		goto out;
-	ret->der = malloc((size_t)n);
-	if (ret->der == NULL)
-		goto out;
-	memcpy(ret->der, der, (size_t)n);
-	ret->der_len = (size_t)n;
 	err = 0;
 out:
 	done(st);
