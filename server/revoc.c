@@ -38,7 +38,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +53,7 @@
 #include "crl.h"
 #include "ocsp.h"
 #include "revoc.h"
+#include "workq.h"
 #include "signer.h"
 #include "store.h"
 
@@ -824,17 +824,11 @@ worker_open(struct revoc *rv)
 static int
 worker_start(struct revoc *rv)
 {
-	sigset_t	 all, old;
-	int		 rc = 0;
+	int	 rc;
 
-	(void)sigfillset(&all);
-	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
-		return ANVIL_ENOMEM;
-	if (pthread_create(&rv->thread, NULL, worker_main, rv) != 0)
-		rc = ANVIL_ENOMEM;
-	else
+	rc = workq_thread_start(&rv->thread, worker_main, rv);
+	if (rc == 0)
 		rv->started = 1;
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
 

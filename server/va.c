@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +39,7 @@
 
 #include "anvil/error.h"
 #include "va_internal.h"
+#include "workq.h"
 
 struct va;
 
@@ -434,23 +434,17 @@ fd_setup(int fd)
 static int
 start_workers(struct va *va)
 {
-	sigset_t	 all, old;
-	int		 i, rc = 0;
+	int	 i, rc;
 
-	(void)sigfillset(&all);
-	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
-		return ANVIL_ENOMEM;
 	for (i = 0; i < va->cfg.threads; i++) {
 		va->workers[i].va = va;
-		if (pthread_create(&va->workers[i].thread, NULL, worker_main,
-		    &va->workers[i]) != 0) {
-			rc = ANVIL_ENOMEM;
-			break;
-		}
+		rc = workq_thread_start(&va->workers[i].thread, worker_main,
+		    &va->workers[i]);
+		if (rc != 0)
+			return rc;
 		va->workers[i].started = 1;
 	}
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
+	return 0;
 }
 
 int

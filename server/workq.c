@@ -135,8 +135,7 @@ int
 workq_new(struct event_base *base, int nthreads, struct workq **ret)
 {
 	struct workq	*q = NULL;
-	sigset_t	 all, old;
-	int		 rc = ANVIL_ENOMEM, i, masked = 0;
+	int		 rc = ANVIL_ENOMEM, i;
 
 	*ret = NULL;
 	if (base == NULL || nthreads < 1 || nthreads > 64)
@@ -164,25 +163,33 @@ workq_new(struct event_base *base, int nthreads, struct workq **ret)
 	    on_wakeup, q);
 	if (q->wakeup == NULL || event_add(q->wakeup, NULL) != 0)
 		goto out;
-	/* Signals stay for the daemon's main thread. */
-	(void)sigfillset(&all);
-	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
-		goto out;
-	masked = 1;
-	rc = ANVIL_ENOMEM;
 	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&q->threads[i], NULL, thread_main, q) != 0)
+		rc = workq_thread_start(&q->threads[i], thread_main, q);
+		if (rc != 0)
 			goto out;
 		q->nthreads++;
 	}
 	rc = 0;
 out:
-	if (masked)
-		(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		workq_free(q);
 	else
 		*ret = q;
+	return rc;
+}
+
+int
+workq_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t	 all, old;
+	int		 rc = 0;
+
+	(void)sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+		return ANVIL_ENOMEM;
+	if (pthread_create(t, NULL, fn, arg) != 0)
+		rc = ANVIL_ENOMEM;
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
 

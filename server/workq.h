@@ -12,6 +12,8 @@
 #ifndef ANVIL_SERVER_WORKQ_H
 #define ANVIL_SERVER_WORKQ_H
 
+#include <pthread.h>
+
 #include <event2/event.h>
 
 struct workq;
@@ -37,6 +39,14 @@ int	workq_new(struct event_base *base, int nthreads, struct workq **ret);
  * 0, or ANVIL_EINVAL once workq_free has begun (the job is not queued).
  */
 int	workq_submit(struct workq *q, struct workq_job *job);
+
+/*
+ * pthread_create with every signal blocked in the new thread, so that
+ * signals reach the daemon's main thread only (the pool's threads, the
+ * VA's and the revocation worker start this way).  Returns 0 or
+ * ANVIL_ENOMEM.
+ */
+int	workq_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Jobs submitted and whose done() has not run yet. */
 size_t	workq_pending(const struct workq *q);
