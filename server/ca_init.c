@@ -338,32 +338,17 @@ files_absent(const char *dir)
 static int
 ca_subject(const char *ca, const char *what, X509_NAME **ret)
 {
-	X509_NAME	*n = NULL;
 	uint8_t		 rnd[2];
 	char		 cn[128];
-	int		 len, rc = ANVIL_ECRYPTO;
+	int		 len;
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		goto out;
+		return ANVIL_ECRYPTO;
 	len = snprintf(cn, sizeof(cn), "%s %s %02x%02x", ca, what, rnd[0],
 	    rnd[1]);
-	if (len < 0 || (size_t)len >= sizeof(cn)) {
-		rc = ANVIL_EINVAL;
-		goto out;
-	}
-	n = X509_NAME_new();
-	if (n == NULL ||
-	    !X509_NAME_add_entry_by_NID(n, NID_organizationName,
-	    MBSTRING_UTF8, (const unsigned char *)ca, -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0))
-		goto out;
-	*ret = n;
-	n = NULL;
-	rc = 0;
-out:
-	X509_NAME_free(n);
-	return rc;
+	if (len < 0 || (size_t)len >= sizeof(cn))
+		return ANVIL_EINVAL;
+	return signer__name_o_cn(ca, cn, ret);
 }
 
 /*

@@ -255,9 +255,7 @@ static int
 responder_name(X509 *issuer, X509_NAME **ret)
 {
 	X509_NAME	*in = X509_get_subject_name(issuer);
-	X509_NAME	*n = NULL;
 	char		 o[65], cn[65], buf[80];
-	int		 rc = ANVIL_ENOMEM;
 
 	if (X509_NAME_get_text_by_NID(in, NID_organizationName, o,
 	    sizeof(o)) < 0)
@@ -266,19 +264,7 @@ responder_name(X509 *issuer, X509_NAME **ret)
 	    sizeof(cn)) < 0)
 		snprintf(cn, sizeof(cn), "Anvil");
 	snprintf(buf, sizeof(buf), "%.55s OCSP", cn);
-	n = X509_NAME_new();
-	if (n == NULL ||
-	    !X509_NAME_add_entry_by_NID(n, NID_organizationName,
-	    MBSTRING_UTF8, (const unsigned char *)o, -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
-	    (const unsigned char *)buf, -1, -1, 0))
-		goto out;
-	*ret = n;
-	n = NULL;
-	rc = 0;
-out:
-	X509_NAME_free(n);
-	return rc;
+	return signer__name_o_cn(o, buf, ret);
 }
 
 int

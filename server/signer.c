@@ -897,6 +897,24 @@ signer__der(const void *obj, const ASN1_ITEM *it, uint8_t **ret,
 }
 
 int
+signer__name_o_cn(const char *o, const char *cn, X509_NAME **ret)
+{
+	X509_NAME	*n;
+
+	n = X509_NAME_new();
+	if (n == NULL ||
+	    !X509_NAME_add_entry_by_NID(n, NID_organizationName,
+	    MBSTRING_UTF8, (const unsigned char *)o, -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0)) {
+		X509_NAME_free(n);
+		return ANVIL_ENOMEM;
+	}
+	*ret = n;
+	return 0;
+}
+
+int
 signer__uri_dpname(const char *url, DIST_POINT_NAME **ret)
 {
 	DIST_POINT_NAME	*dpn = NULL;

@@ -52,6 +52,11 @@ int		 signer__der(const void *obj, const ASN1_ITEM *it,
  * ANVIL_ENOMEM. */
 int		 signer__uri_dpname(const char *url, DIST_POINT_NAME **ret);
 
+/* The name "O=<o>, CN=<cn>" (UTF-8) in *ret.  Returns 0 or
+ * ANVIL_ENOMEM. */
+int		 signer__name_o_cn(const char *o, const char *cn,
+		    X509_NAME **ret);
+
 /* signer_csr.c: an EC CSR (P-256 or P-384, ECDSA with SHA-2) read and
  * its signature verified without OpenSSL's key decoders.  Returns 1 with
  * *ret (the key left undecoded: X509_REQ_get0_pubkey must not be used),
