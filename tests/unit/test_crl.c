@@ -34,60 +34,20 @@
 
 #define DAY (24 * 60 * 60)
 
-static char		 base[64];
-static struct signer	*sig;
-static X509		*inter;
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static X509 *
-pem_load(const char *file)
-{
-	char	 path[256];
-	FILE	*f;
-	X509	*x;
-
-	snprintf(path, sizeof(path), "%s/%s", base, file);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(x);
-	return x;
-}
+#include "ca_fixture.h"
 
 static int
 group_setup(void **state)
 {
-	struct ca_init_opts	 o;
-
 	(void)state;
-	snprintf(base, sizeof(base), "/tmp/test_crl.XXXXXX");
-	if (mkdtemp(base) == NULL)
-		return -1;
-	memset(&o, 0, sizeof(o));
-	o.state_dir = base;
-	o.public_base_url = "http://crl.test:8080";
-	if (ca_init(&o) != 0 || signer_open(base, &sig) != 0)
-		return -1;
-	inter = pem_load(STATE_INTER_CERT);
-	return 0;
+	return ca_fixture_open("test_crl", "http://crl.test:8080");
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	signer_free(sig);
-	X509_free(inter);
-	(void)nftw(base, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	ca_fixture_close();
 	return 0;
 }
 
