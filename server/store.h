@@ -135,7 +135,8 @@ int store_order_update(struct store *s, const struct order *o);
  * *ret_more is set to 1 when more follow, else 0. */
 int store_order_list(struct store *s, const char *acct_id, size_t offset,
     size_t limit, char ***ret_ids, int *ret_more);
-/* Ids of the orders (any account) that use authorization authz_id. */
+/* Ids of the orders (any account) that use authorization authz_id, each
+ * once, by id. */
 int store_order_ids_by_authz(struct store *s, const char *authz_id,
     char ***ret_ids);
 

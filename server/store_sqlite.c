@@ -57,11 +57,9 @@ enum st {
 	ST_CHALL_UPDATE,
 	ST_AUTHZ_BY_CHALL,
 	ST_ORDER_INSERT,
-	ST_ORDER_NAME_INSERT,
-	ST_ORDER_AUTHZ_INSERT,
+	ST_ORDER_IDENT_INSERT,
 	ST_ORDER_GET,
-	ST_ORDER_NAMES,
-	ST_ORDER_AUTHZS,
+	ST_ORDER_IDENTS,
 	ST_ORDER_UPDATE,
 	ST_ORDER_LIST,
 	ST_ORDER_BY_AUTHZ,
@@ -117,11 +115,11 @@ static const char *const st_sql[ST__MAX] = {
 	[ST_AUTHZ_GET] = "SELECT " AUTHZ_COLS " FROM authzs WHERE id = ?1",
 	[ST_AUTHZ_UPDATE] = "UPDATE authzs SET status = ?2, expires = ?3"
 	    " WHERE id = ?1",
-	/* Valid first, then the one expiring last (store.h). */
-	[ST_AUTHZ_REUSE] = "SELECT " AUTHZ_COLS " FROM authzs"
+	/* The candidates; store_authz_find_reusable() picks one (an ORDER
+	 * BY would open a sorter, a temporary B-tree, at every run). */
+	[ST_AUTHZ_REUSE] = "SELECT id, status = 'valid', expires FROM authzs"
 	    " WHERE acct_id = ?1 AND ident = ?2 AND wildcard = ?3"
-	    " AND status IN ('valid', 'pending') AND expires > ?4"
-	    " ORDER BY status = 'valid' DESC, expires DESC LIMIT 1",
+	    " AND status IN ('valid', 'pending') AND expires > ?4",
 	[ST_AUTHZ_HAS_VALID] = "SELECT 1 FROM authzs"
 	    " WHERE acct_id = ?1 AND ident = ?2 AND wildcard = ?3"
 	    " AND status = 'valid' AND expires > ?4 LIMIT 1",
@@ -131,33 +129,32 @@ static const char *const st_sql[ST__MAX] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_CHALL_LIST] = "SELECT id, type, token, status, validated, error"
 	    " FROM challenges WHERE authz_id = ?1 ORDER BY position",
+	/* By its key; the id must match too (not looked up: "+"). */
 	[ST_CHALL_UPDATE] = "UPDATE challenges SET status = ?3,"
-	    " validated = ?4, error = ?5 WHERE id = ?1 AND authz_id = ?2",
-	/* The authorization holding challenge ?1, in one statement. */
+	    " validated = ?4, error = ?5"
+	    " WHERE authz_id = ?2 AND position = ?6 AND +id = ?1",
+	/* The authorization holding challenge ?1, in one statement (the
+	 * index challenges_id holds authz_id). */
 	[ST_AUTHZ_BY_CHALL] = "SELECT " AUTHZ_COLS " FROM authzs WHERE id ="
 	    " (SELECT authz_id FROM challenges WHERE id = ?1)",
 
 	[ST_ORDER_INSERT] = "INSERT INTO orders (id, acct_id, status,"
 	    " expires, not_before, not_after, error, cert_serial, created)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[ST_ORDER_NAME_INSERT] = "INSERT INTO order_names"
-	    " (order_id, position, name) VALUES (?1, ?2, ?3)",
-	[ST_ORDER_AUTHZ_INSERT] = "INSERT INTO order_authzs"
-	    " (order_id, position, authz_id) VALUES (?1, ?2, ?3)",
+	[ST_ORDER_IDENT_INSERT] = "INSERT INTO order_idents"
+	    " (order_id, position, name, authz_id) VALUES (?1, ?2, ?3, ?4)",
 	[ST_ORDER_GET] = "SELECT id, acct_id, status, expires, not_before,"
 	    " not_after, error, cert_serial, created FROM orders"
 	    " WHERE id = ?1",
-	[ST_ORDER_NAMES] = "SELECT name FROM order_names WHERE order_id = ?1"
-	    " ORDER BY position",
-	[ST_ORDER_AUTHZS] = "SELECT authz_id FROM order_authzs"
+	[ST_ORDER_IDENTS] = "SELECT name, authz_id FROM order_idents"
 	    " WHERE order_id = ?1 ORDER BY position",
 	[ST_ORDER_UPDATE] = "UPDATE orders SET status = ?2, error = ?3,"
 	    " cert_serial = ?4 WHERE id = ?1",
 	[ST_ORDER_LIST] = "SELECT id FROM orders WHERE acct_id = ?1"
 	    " ORDER BY created, seq LIMIT ?3 OFFSET ?2",
-	[ST_ORDER_BY_AUTHZ] = "SELECT id FROM orders WHERE id IN"
-	    " (SELECT order_id FROM order_authzs WHERE authz_id = ?1)"
-	    " ORDER BY seq",
+	/* The index order_idents_authz alone, in its order (no sort). */
+	[ST_ORDER_BY_AUTHZ] = "SELECT DISTINCT order_id FROM order_idents"
+	    " WHERE authz_id = ?1 ORDER BY order_id",
 
 	[ST_CERT_INSERT] = "INSERT INTO certs (serial, acct_id, order_id, der,"
 	    " names, spki_hash, not_before, not_after, revoked_at, reason,"
@@ -680,11 +677,31 @@ exec(sqlite3 *db, const char *sql)
 	return 0;
 }
 
+/* Returns 0 when every foreign key of the database holds, else
+ * ANVIL_EDB. */
+static int
+fk_check(sqlite3 *db)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 err = ANVIL_EDB;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto out;
+	if (step_row(st) == 0)
+		err = 0;
+out:
+	(void)sqlite3_finalize(st);
+	return err;
+}
+
 /*
  * Applies the migrations above the database's user_version in one
  * IMMEDIATE transaction, so that two processes opening a new database at
  * once migrate it once.  A database newer than this program is refused.
- * Returns 0 or ANVIL_EDB.
+ * Runs before foreign keys are turned on (a migration that rebuilds a
+ * parent table drops it while its children still point at it): every
+ * key is checked before the commit instead.  Returns 0 or ANVIL_EDB.
  */
 static int
 migrate(sqlite3 *db)
@@ -709,6 +726,11 @@ migrate(sqlite3 *db)
 			goto out;
 	}
 	if (version < STORE_SCHEMA_VERSION) {
+		/* The migrations ran with foreign keys off: every
+		 * reference must hold before they are committed. */
+		err = fk_check(db);
+		if (err != 0)
+			goto out;
 		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 		    STORE_SCHEMA_VERSION);
 		err = exec(db, sql);
@@ -780,10 +802,6 @@ configure(sqlite3 *db, int memory)
 	err = exec(db, "PRAGMA synchronous = FULL");
 	if (err != 0)
 		return err;
-	/* Outside any transaction, or it is silently ignored. */
-	err = exec(db, "PRAGMA foreign_keys = ON");
-	if (err != 0)
-		return err;
 	/* Statement and savepoint journals in memory: inside a batch every
 	 * store_begin is a SAVEPOINT, whose journal of original pages
 	 * otherwise goes to a temporary file past 64 KiB (most of the
@@ -792,7 +810,15 @@ configure(sqlite3 *db, int memory)
 	err = exec(db, "PRAGMA temp_store = MEMORY");
 	if (err != 0)
 		return err;
-	return migrate(db);
+	/* Foreign keys off while migrating (migrate()), on afterwards;
+	 * outside any transaction, or the pragma is silently ignored. */
+	err = exec(db, "PRAGMA foreign_keys = OFF");
+	if (err != 0)
+		return err;
+	err = migrate(db);
+	if (err != 0)
+		return err;
+	return exec(db, "PRAGMA foreign_keys = ON");
 }
 
 int
@@ -1407,6 +1433,7 @@ store_chall_update(struct store *s, const struct authz *a, size_t idx,
 	b_text(&b, 3, chall_status_name(c->status));
 	b_int(&b, 4, c->validated);
 	b_text(&b, 5, c->error);
+	b_int(&b, 6, (int64_t)idx);
 	if (b.rc != SQLITE_OK) {
 		done(st);
 		err = ANVIL_EDB;
@@ -1477,11 +1504,23 @@ bind_reuse(sqlite3_stmt *st, const char *acct_id, const char *ident,
 	return b.rc == SQLITE_OK ? 0 : ANVIL_EDB;
 }
 
+/*
+ * Picks among the candidates of ST_AUTHZ_REUSE (the account's
+ * authorizations for the name, a few) the valid one first, then the one
+ * expiring last; on a tie the first in the index, by id.  Here rather
+ * than by ORDER BY ... LIMIT 1, whose sorter SQLite opens, a temporary
+ * B-tree, at every run, rows or not: most of the query's cost.  The one
+ * picked is then read by its key.
+ */
 int
 store_authz_find_reusable(struct store *s, const char *acct_id,
     const char *ident, bool wildcard, int64_t now, struct authz *ret)
 {
 	sqlite3_stmt	*st = s->st[ST_AUTHZ_REUSE];
+	struct reader	 r = { st, 0 };
+	char		 best[sizeof(ret->id)];
+	int64_t		 valid, expires, best_valid = -1;
+	int64_t		 best_expires = 0;
 	int		 rc, err;
 
 	if (ret == NULL)
@@ -1490,12 +1529,33 @@ store_authz_find_reusable(struct store *s, const char *acct_id,
 	err = bind_reuse(st, acct_id, ident, wildcard, now);
 	if (err != 0)
 		goto out;
-	rc = step_row(st);
-	if (rc <= 0) {
-		err = rc == 0 ? ANVIL_ENOENT : rc;
+	for (;;) {
+		rc = step_row(st);
+		if (rc < 0) {
+			err = rc;
+			goto out;
+		}
+		if (rc == 0)
+			break;
+		valid = r_int(&r, 1, 0);
+		expires = r_int(&r, 2, 0);
+		if (r.err == 0 && (valid > best_valid ||
+		    (valid == best_valid && expires > best_expires))) {
+			r_fixed(&r, 0, 0, best, sizeof(best));
+			best_valid = valid;
+			best_expires = expires;
+		}
+		if (r.err != 0) {
+			err = r.err;
+			goto out;
+		}
+	}
+	done(st);
+	if (best_valid < 0) {
+		err = ANVIL_ENOENT;
 		goto out;
 	}
-	err = authz_load(s, st, ret);
+	err = authz_get(s, best, ret);
 out:
 	done(st);
 	if (err != 0)
@@ -1545,18 +1605,23 @@ order_check(const struct order *o)
 	return 0;
 }
 
-/* Inserts the (order_id, position, value) rows of v[0..n-1] with st. */
+/*
+ * Inserts the rows of order_idents for o: name i with authz_ids[i], or
+ * no link (NULL) past the first n_authzs.
+ */
 static int
-order_rows(sqlite3_stmt *st, const char *order_id, char *const *v, size_t n)
+order_idents_insert(struct store *s, const struct order *o, size_t n_authzs)
 {
+	sqlite3_stmt	*st = s->st[ST_ORDER_IDENT_INSERT];
 	struct binder	 b = { st, SQLITE_OK };
 	size_t		 i;
 	int		 err = 0;
 
-	for (i = 0; err == 0 && i < n; i++) {
-		b_text(&b, 1, order_id);
+	for (i = 0; err == 0 && i < o->n_names; i++) {
+		b_text(&b, 1, o->id);
 		b_int(&b, 2, (int64_t)i);
-		b_text(&b, 3, v[i]);
+		b_text(&b, 3, o->names[i]);
+		b_text(&b, 4, i < n_authzs ? o->authz_ids[i] : NULL);
 		if (b.rc != SQLITE_OK) {
 			done(st);
 			return ANVIL_EDB;
@@ -1602,26 +1667,73 @@ store_order_insert(struct store *s, const struct order *o)
 	}
 	err = run(st);
 	if (err == 0)
-		err = order_rows(s->st[ST_ORDER_NAME_INSERT], o->id, o->names,
-		    n_names);
-	if (err == 0)
-		err = order_rows(s->st[ST_ORDER_AUTHZ_INSERT], o->id,
-		    o->authz_ids, n_authzs);
+		err = order_idents_insert(s, o, n_authzs);
 out:
 	return wr_end(s, nested, err);
 }
 
-/* Runs the single-column list query st for order_id into *ret. */
+/*
+ * Reads the names of order o->id and the ids of their authorizations
+ * (ST_ORDER_IDENTS) into o->names, o->n_names and o->authz_ids: new
+ * NULL-terminated arrays, the links up to the first name without one.
+ * A link after a name without one is ANVIL_EDB (store_order_insert()
+ * never writes it).  On error o may hold owned members: the caller
+ * clears it.
+ */
 static int
-order_strv(sqlite3_stmt *st, const char *order_id, char ***ret,
-    size_t *ret_n)
+order_idents_load(struct store *s, struct order *o)
 {
+	sqlite3_stmt	*st = s->st[ST_ORDER_IDENTS];
 	struct binder	 b = { st, SQLITE_OK };
-	int		 err = ANVIL_EDB;
+	struct reader	 r = { st, 0 };
+	char		**nv, **av;
+	size_t		 n = 0, n_authzs = 0, cap = 4;
+	int		 rc, err = ANVIL_EDB;
 
-	b_text(&b, 1, order_id);
-	if (b.rc == SQLITE_OK)
-		err = collect(st, SIZE_MAX, ret, ret_n, NULL);
+	o->names = calloc(cap + 1, sizeof(*o->names));
+	o->authz_ids = calloc(cap + 1, sizeof(*o->authz_ids));
+	if (o->names == NULL || o->authz_ids == NULL)
+		goto out;
+	b_text(&b, 1, o->id);
+	if (b.rc != SQLITE_OK)
+		goto out;
+	for (;;) {
+		rc = step_row(st);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
+			break;
+		if (n == cap) {
+			if (cap > SIZE_MAX / 2 / sizeof(*nv) - 1)
+				goto out;
+			nv = realloc(o->names, (cap * 2 + 1) * sizeof(*nv));
+			if (nv == NULL)
+				goto out;
+			o->names = nv;
+			av = realloc(o->authz_ids, (cap * 2 + 1) * sizeof(*av));
+			if (av == NULL)
+				goto out;
+			o->authz_ids = av;
+			cap *= 2;
+		}
+		o->names[n] = r_strdup(&r, 0, 0);
+		o->names[++n] = NULL;
+		o->authz_ids[n_authzs] = r_strdup(&r, 1, 1);
+		if (r.err != 0)
+			goto out;
+		if (o->authz_ids[n_authzs] != NULL) {
+			if (n_authzs + 1 != n) {
+				free(o->authz_ids[n_authzs]);
+				o->authz_ids[n_authzs] = NULL;
+				goto out;
+			}
+			n_authzs++;
+		}
+		o->authz_ids[n_authzs] = NULL;
+	}
+	o->n_names = n;
+	err = 0;
+out:
 	done(st);
 	return err;
 }
@@ -1632,7 +1744,6 @@ store_order_get(struct store *s, const char *id, struct order *ret)
 	sqlite3_stmt	*st = s->st[ST_ORDER_GET];
 	struct binder	 b = { st, SQLITE_OK };
 	struct reader	 r = { st, 0 };
-	size_t		 n_authzs;
 	int		 rc, err = ANVIL_EDB;
 
 	if (ret == NULL)
@@ -1662,12 +1773,7 @@ store_order_get(struct store *s, const char *id, struct order *ret)
 		err = ANVIL_EDB;
 		goto out;
 	}
-	err = order_strv(s->st[ST_ORDER_NAMES], ret->id, &ret->names,
-	    &ret->n_names);
-	if (err != 0)
-		goto out;
-	err = order_strv(s->st[ST_ORDER_AUTHZS], ret->id, &ret->authz_ids,
-	    &n_authzs);
+	err = order_idents_load(s, ret);
 out:
 	done(st);
 	if (err != 0)

@@ -474,12 +474,17 @@ test_open_twice(void **state)
 	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
 	    STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(f->path,
-	    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 12);
+	    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 11);
 	assert_int_equal(sql_int(f->path,
 	    "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-	    " AND name IN ('authzs_reuse', 'orders_acct',"
-	    " 'order_authzs_authz', 'certs_revoked', 'ocsp_this_update')"),
-	    5);
+	    " AND name IN ('authzs_reuse', 'orders_acct', 'challenges_id',"
+	    " 'order_idents_authz', 'certs_revoked', 'ocsp_this_update')"),
+	    6);
+	/* Migration 6 merged order_names and order_authzs. */
+	assert_int_equal(sql_int(f->path,
+	    "SELECT count(*) FROM sqlite_master WHERE name IN"
+	    " ('order_names', 'order_authzs', 'authzs_6', 'challenges_6')"),
+	    0);
 	/* Migration 3 dropped the indexes no query read. */
 	assert_int_equal(sql_int(f->path,
 	    "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
@@ -707,6 +712,15 @@ test_authz(void **state)
 	assert_int_equal(store_authz_get(f->s, "authz-1", &got), 0);
 	authz_eq(&got, &z);
 	authz_clear(&got);
+	/* Its own challenge, at another position, neither. */
+	y = z;
+	y.status = AUTHZ_REVOKED;
+	(void)snprintf(y.challs[2].id, sizeof(y.challs[2].id), "%s",
+	    z.challs[1].id);
+	assert_int_equal(store_chall_update(f->s, &y, 2, true), ANVIL_ENOENT);
+	assert_int_equal(store_authz_get(f->s, "authz-1", &got), 0);
+	authz_eq(&got, &z);
+	authz_clear(&got);
 	y = z;
 	assert_int_equal(store_chall_update(f->s, &y, AUTHZ_MAX_CHALLS, true),
 	    ANVIL_EINVAL);
@@ -747,6 +761,9 @@ test_authz_reuse(void **state)
 		{ "i-5000", "acct-1", false, AUTHZ_INVALID, 5000 },
 		{ "d-5000", "acct-1", false, AUTHZ_DEACTIVATED, 5000 },
 		{ "p-2500", "acct-1", false, AUTHZ_PENDING, 2500 },
+		/* First by id: neither may hide a better one after it. */
+		{ "a-2200", "acct-1", false, AUTHZ_PENDING, 2200 },
+		{ "b-1700", "acct-1", false, AUTHZ_VALID, 1700 },
 	};
 	size_t		 i;
 
@@ -775,6 +792,16 @@ test_authz_reuse(void **state)
 	assert_int_equal(store_authz_find_reusable(f->s, "acct-1", "a.test",
 	    false, 1800, &got), 0);
 	assert_string_equal(got.id, "p-2500");
+	authz_clear(&got);
+	assert_int_equal(store_authz_find_reusable(f->s, "acct-1", "a.test",
+	    false, 1700, &got), 0);
+	assert_string_equal(got.id, "v-1800");
+	authz_clear(&got);
+	assert_int_equal(store_authz_find_reusable(f->s, "acct-1", "a.test",
+	    false, 2499, &got), 0);
+	assert_string_equal(got.id, "p-2500");
+	assert_int_equal(got.status, AUTHZ_PENDING);
+	assert_int_equal(got.expires, 2500);
 	authz_clear(&got);
 	assert_int_equal(store_authz_find_reusable(f->s, "acct-1", "a.test",
 	    false, 2500, &got), ANVIL_ENOENT);
@@ -810,6 +837,118 @@ test_authz_reuse(void **state)
 	    false, 1000), 1);
 	assert_int_equal(store_authz_has_valid(f->s, "acct-1", "b.test",
 	    false, 1000), 0);
+}
+
+/* Whether the program SQLite compiles for sql (on db) holds opcode. */
+static bool
+program_has(sqlite3 *db, const char *sql, const char *opcode)
+{
+	sqlite3_stmt	*st = NULL;
+	char		 q[512];
+	const char	*op;
+	bool		 found = false;
+
+	(void)snprintf(q, sizeof(q), "EXPLAIN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		op = (const char *)sqlite3_column_text(st, 1);
+		if (op != NULL && strcmp(op, opcode) == 0)
+			found = true;
+	}
+	assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+	return found;
+}
+
+/* Runs sql with ?1 bound to v on db: the SQLite result code. */
+static int
+exec_text(sqlite3 *db, const char *sql, const char *v)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC),
+	    SQLITE_OK);
+	rc = sqlite3_step(st);
+	(void)sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The CHECKs of the tables written per issuance accept exactly the names
+ * of model.h, and SQLite runs them, and the reuse query, without a
+ * temporary table (OpenEphemeral: an IN list of three or more values, or
+ * an ORDER BY, built one at every run).
+ */
+static void
+test_checks(void **state)
+{
+	struct fx	*f = *state;
+	sqlite3		*db = NULL;
+	static const char *const writes[] = {
+		"INSERT INTO authzs (id, acct_id, ident, wildcard, status,"
+		" expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		"UPDATE authzs SET status = ?2, expires = ?3 WHERE id = ?1",
+		"INSERT INTO challenges (id, authz_id, position, type, token,"
+		" status, validated, error)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"UPDATE challenges SET status = ?3, validated = ?4, error = ?5"
+		" WHERE authz_id = ?2 AND position = ?6 AND +id = ?1",
+		"INSERT INTO orders (id, acct_id, status, expires, not_before,"
+		" not_after, error, cert_serial, created)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		"UPDATE orders SET status = ?2, error = ?3, cert_serial = ?4"
+		" WHERE id = ?1",
+		"INSERT INTO order_idents (order_id, position, name, authz_id)"
+		" VALUES (?1, ?2, ?3, ?4)",
+		"SELECT id, status = 'valid', expires FROM authzs"
+		" WHERE acct_id = ?1 AND ident = ?2 AND wildcard = ?3"
+		" AND status IN ('valid', 'pending') AND expires > ?4",
+	};
+	static const struct {
+		const char	*sql;
+		const char	*good[7];
+	} checks[] = {
+		{ "INSERT INTO authzs VALUES ('z', 'acct-1', 'a.test', 0, ?1,"
+		  " 9)", { "pending", "valid", "invalid", "deactivated",
+		  "expired", "revoked" } },
+		{ "INSERT INTO challenges (authz_id, position, id, type, token,"
+		  " status) VALUES ('authz-1', 7, 'c', ?1, 't', 'pending')",
+		  { "http-01", "dns-01", "tls-alpn-01" } },
+		{ "INSERT INTO challenges (authz_id, position, id, type, token,"
+		  " status) VALUES ('authz-1', 7, 'c', 'dns-01', 't', ?1)",
+		  { "pending", "processing", "valid", "invalid" } },
+		{ "INSERT INTO orders (id, acct_id, status, expires, created)"
+		  " VALUES ('o', 'acct-1', ?1, 9, 9)",
+		  { "pending", "ready", "processing", "valid", "invalid" } },
+	};
+	static const char *const bad[] = {
+		"", "bogus", "Valid", "valid ", "http", "ready1",
+	};
+	size_t		 i, j;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		assert_false(program_has(db, writes[i], "OpenEphemeral"));
+	assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		for (j = 0; checks[i].good[j] != NULL; j++) {
+			assert_int_equal(exec_text(db, checks[i].sql,
+			    checks[i].good[j]), SQLITE_DONE);
+			assert_int_equal(sqlite3_exec(db, "DELETE FROM authzs"
+			    " WHERE id = 'z'; DELETE FROM challenges"
+			    " WHERE id = 'c'; DELETE FROM orders"
+			    " WHERE id = 'o'", NULL, NULL, NULL), SQLITE_OK);
+		}
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++)
+			assert_int_equal(exec_text(db, checks[i].sql, bad[j]),
+			    SQLITE_CONSTRAINT);
+	}
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
 static void
@@ -850,7 +989,7 @@ test_order(void **state)
 	mk_order(&p, "order-2", "acct-1", names, 2, bad_ids, 1700000001);
 	assert_int_equal(store_order_insert(f->s, &p), ANVIL_EDB);
 	assert_int_equal(store_order_get(f->s, "order-2", &got), ANVIL_ENOENT);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM order_names"
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM order_idents"
 	    " WHERE order_id = 'order-2'"), 0);
 
 	/* Another order sharing authz-1; one not linked yet. */
@@ -1489,6 +1628,184 @@ test_migrate_v2(void **state)
 	store_close(s);
 }
 
+/*
+ * A database of schema version 5 (before the tables of authorizations,
+ * challenges and order names were rebuilt) migrates with its data: every
+ * lookup still finds it, links not made yet stay unmade, and foreign keys
+ * hold afterwards.
+ */
+static void
+test_migrate_v5(void **state)
+{
+	struct fx	*f = *state;
+	struct store	*s = NULL;
+	struct authz	 z, got;
+	struct order	 o;
+	sqlite3		*db = NULL;
+	char		 path[160], **ids = NULL;
+	char		*o_names[2] = { NULL, NULL };
+	char		*o_links[1] = { NULL };
+	size_t		 idx = 9;
+	int		 i, more = -1;
+
+	(void)snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL",
+	    NULL, NULL, NULL), SQLITE_OK);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL,
+		    NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "PRAGMA user_version = 5;"
+	    "INSERT INTO accounts VALUES ('acct-1', '{}', 'th', 'valid',"
+	    "  '[]', 1, 1700000000);"
+	    "INSERT INTO authzs VALUES ('az-1', 'acct-1', 'a.test', 0,"
+	    "  'valid', 1800000000);"
+	    "INSERT INTO authzs VALUES ('az-2', 'acct-1', 'b.test', 0,"
+	    "  'pending', 1800000000);"
+	    "INSERT INTO challenges VALUES ('c-1', 'az-1', 0, 'http-01',"
+	    "  'tok-1', 'valid', 1700000100, NULL);"
+	    "INSERT INTO challenges VALUES ('c-2', 'az-1', 1, 'dns-01',"
+	    "  'tok-2', 'pending', 0, NULL);"
+	    "INSERT INTO challenges VALUES ('c-3', 'az-2', 0, 'http-01',"
+	    "  'tok-3', 'invalid', 0, '{\"type\":\"x\"}');"
+	    "INSERT INTO orders (id, acct_id, status, expires, created)"
+	    "  VALUES ('order-1', 'acct-1', 'pending', 1800000000,"
+	    "  1700000000);"
+	    "INSERT INTO order_names VALUES ('order-1', 0, 'a.test');"
+	    "INSERT INTO order_names VALUES ('order-1', 1, 'b.test');"
+	    "INSERT INTO order_names VALUES ('order-1', 2, 'c.test');"
+	    "INSERT INTO order_authzs VALUES ('order-1', 0, 'az-1');"
+	    "INSERT INTO order_authzs VALUES ('order-1', 1, 'az-2');"
+	    /* Listed after order-1 (same second, later seq). */
+	    "INSERT INTO orders (seq, id, acct_id, status, expires, error,"
+	    "  created) VALUES (7, 'order-0', 'acct-1', 'invalid',"
+	    "  1800000000, '{}', 1700000000);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	assert_int_equal(store_open(path, &s), 0);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name IN ('order_names', 'order_authzs', 'authzs_6',"
+	    " 'challenges_6')"), 0);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM"
+	    " pragma_foreign_key_check"), 0);
+	assert_true(plan_uses(path, "SELECT id FROM authzs WHERE acct_id = 'a'"
+	    " AND ident = 'b' AND wildcard = 0", "authzs_reuse"));
+	assert_true(plan_uses(path, "SELECT authz_id FROM challenges"
+	    " WHERE id = 'c'", "challenges_id"));
+	assert_true(plan_uses(path, "SELECT order_id FROM order_idents"
+	    " WHERE authz_id = 'a'", "order_idents_authz"));
+	assert_true(plan_uses(path, "SELECT id FROM orders WHERE acct_id = 'a'"
+	    " ORDER BY created, seq", "orders_acct"));
+	assert_true(plan_uses(path, "SELECT seq FROM orders WHERE id = 'a'",
+	    "sqlite_autoindex_orders_1"));
+	/* orders was rebuilt with its data and its seq. */
+	assert_int_equal(sql_int(path, "SELECT seq FROM orders"
+	    " WHERE id = 'order-0'"), 7);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM orders"
+	    " WHERE id = 'order-0' AND status = 'invalid' AND error = '{}'"
+	    " AND not_before = 0 AND cert_serial IS NULL"), 1);
+
+	assert_int_equal(store_authz_get_by_chall(s, "c-2", &got, &idx), 0);
+	assert_string_equal(got.id, "az-1");
+	assert_int_equal(idx, 1);
+	assert_int_equal(got.n_challs, 2);
+	assert_string_equal(got.challs[0].id, "c-1");
+	assert_int_equal(got.challs[0].status, CHALL_VALID);
+	assert_int_equal(got.challs[0].validated, 1700000100);
+	assert_string_equal(got.challs[1].token, "tok-2");
+	assert_int_equal(got.challs[1].type, CHALL_DNS01);
+	authz_clear(&got);
+	assert_int_equal(store_authz_get(s, "az-2", &got), 0);
+	assert_string_equal(got.challs[0].error, "{\"type\":\"x\"}");
+	authz_clear(&got);
+	/* Reuse still finds the valid one. */
+	assert_int_equal(store_authz_find_reusable(s, "acct-1", "a.test",
+	    false, 1700000000, &got), 0);
+	assert_string_equal(got.id, "az-1");
+	z = got;
+	z.challs[1].status = CHALL_PROCESSING;
+	assert_int_equal(store_chall_update(s, &z, 1, false), 0);
+	authz_clear(&got);
+	assert_int_equal(store_authz_get(s, "az-1", &got), 0);
+	assert_int_equal(got.challs[1].status, CHALL_PROCESSING);
+	authz_clear(&got);
+
+	assert_int_equal(store_order_get(s, "order-1", &o), 0);
+	assert_int_equal(o.n_names, 3);
+	assert_string_equal(o.names[2], "c.test");
+	assert_string_equal(o.authz_ids[0], "az-1");
+	assert_string_equal(o.authz_ids[1], "az-2");
+	assert_null(o.authz_ids[2]);
+	order_clear(&o);
+	assert_int_equal(store_order_ids_by_authz(s, "az-2", &ids), 0);
+	assert_int_equal(strv_len(ids), 1);
+	assert_string_equal(ids[0], "order-1");
+	strv_free(ids);
+	/* New rows take seq after the copied ones; listed by (created, seq). */
+	o_names[0] = "d.test";
+	mk_order(&o, "order-9", "acct-1", o_names, 1, o_links, 1690000000);
+	assert_int_equal(store_order_insert(s, &o), 0);
+	assert_int_equal(sql_int(path, "SELECT seq FROM orders"
+	    " WHERE id = 'order-9'"), 8);
+	assert_int_equal(store_order_list(s, "acct-1", 0, 10, &ids, &more),
+	    0);
+	assert_int_equal(strv_len(ids), 3);
+	assert_string_equal(ids[0], "order-9");
+	assert_string_equal(ids[1], "order-1");
+	assert_string_equal(ids[2], "order-0");
+	assert_int_equal(more, 0);
+	strv_free(ids);
+	/* Its deferred reference to certs still holds at commit. */
+	o.status = ORDER_VALID;
+	(void)snprintf(o.cert_serial, sizeof(o.cert_serial), "0badc0de");
+	assert_int_equal(store_order_update(s, &o), ANVIL_EDB);
+	/* And its status CHECK. */
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'orders' AND sql LIKE '%status = ''ready''%'"), 1);
+	/* Foreign keys are on again. */
+	mk_authz(&z, "az-3", "acct-404", "c.test", false, AUTHZ_PENDING, 9);
+	assert_int_equal(store_authz_insert(s, &z), ANVIL_EDB);
+	store_close(s);
+}
+
+/*
+ * A migration that leaves a broken reference is not committed: the
+ * database stays as it was.
+ */
+static void
+test_migrate_fk(void **state)
+{
+	struct fx	*f = *state;
+	struct store	*s = NULL;
+	sqlite3		*db = NULL;
+	char		 path[160];
+	int		 i;
+
+	(void)snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL",
+	    NULL, NULL, NULL), SQLITE_OK);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL,
+		    NULL, NULL), SQLITE_OK);
+	/* Foreign keys are off on this connection: a dangling link. */
+	assert_int_equal(sqlite3_exec(db,
+	    "PRAGMA user_version = 5;"
+	    "INSERT INTO authzs VALUES ('az-1', 'acct-404', 'a.test', 0,"
+	    "  'valid', 1800000000);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	assert_int_equal(store_open(path, &s), ANVIL_EDB);
+	assert_null(s);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 5);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'order_names'"), 1);
+}
+
 static void
 test_reopen(void **state)
 {
@@ -1551,6 +1868,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_authz, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authz_reuse, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_list, setup,
 		    teardown),
@@ -1566,6 +1884,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoint, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v5, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_fk, setup,
 		    teardown),
 	};
 
