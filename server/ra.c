@@ -65,9 +65,10 @@ order_error_from(const struct authz *a, int64_t now)
 }
 
 int
-order_refresh(struct store *st, struct order *o, int64_t now)
+order_refresh(struct store *st, struct order *o, struct authz *held,
+    int64_t now)
 {
-	struct authz a;
+	struct authz a, *p;
 	size_t i, valid = 0;
 	int rc = 0;
 
@@ -84,20 +85,28 @@ order_refresh(struct store *st, struct order *o, int64_t now)
 	 * have been deactivated or have expired since. */
 	for (i = 0; i < o->n_names; i++) {
 		memset(&a, 0, sizeof(a));
-		rc = store_authz_get(st, o->authz_ids[i], &a);
-		if (rc != 0)
-			return rc;
-		rc = authz_refresh(st, &a, now);
+		p = &a;
+		/* The caller's copy is what the store holds: not read
+		 * back. */
+		if (held != NULL && o->authz_ids[i] != NULL &&
+		    strcmp(o->authz_ids[i], held->id) == 0)
+			p = held;
+		else {
+			rc = store_authz_get(st, o->authz_ids[i], &a);
+			if (rc != 0)
+				return rc;
+		}
+		rc = authz_refresh(st, p, now);
 		if (rc != 0) {
 			authz_clear(&a);
 			return rc;
 		}
-		if (a.status == AUTHZ_VALID)
+		if (p->status == AUTHZ_VALID)
 			valid++;
-		else if (a.status != AUTHZ_PENDING) {
+		else if (p->status != AUTHZ_PENDING) {
 			o->status = ORDER_INVALID;
 			free(o->error);
-			o->error = order_error_from(&a, now);
+			o->error = order_error_from(p, now);
 			authz_clear(&a);
 			return store_order_update(st, o);
 		}

@@ -16,9 +16,12 @@ struct store;
  * Brings an order's status up to date from its authorizations and its
  * expiry (RFC 8555 §7.1.6): pending -> ready when all are valid; pending or
  * ready -> invalid when one failed or the order expired.  Writes the order
- * back when it changed.  Returns 0 or a negative ANVIL_E* code.
+ * back when it changed.  held, if not NULL, is an authorization exactly
+ * as the store holds it (e.g. just written): used, and refreshed, in place
+ * of reading that one back.  Returns 0 or a negative ANVIL_E* code.
  */
-int order_refresh(struct store *st, struct order *o, int64_t now);
+int order_refresh(struct store *st, struct order *o, struct authz *held,
+    int64_t now);
 
 /* Marks an authorization expired when its time has passed (in memory and
  * in the store).  Returns 0 or a negative code. */

@@ -235,11 +235,13 @@ ra_validation_done(const struct va_result *res, void *arg)
 	rc = store_chall_update(srv->store, &a, idx, authz_moved);
 	if (rc == 0)
 		rc = store_order_ids_by_authz(srv->store, a.id, &order_ids);
+	/* a is as just written: order_refresh() uses it, not a copy read
+	 * back. */
 	for (i = 0; rc == 0 && order_ids[i] != NULL; i++) {
 		memset(&o, 0, sizeof(o));
 		rc = store_order_get(srv->store, order_ids[i], &o);
 		if (rc == 0)
-			rc = order_refresh(srv->store, &o, now);
+			rc = order_refresh(srv->store, &o, &a, now);
 		order_clear(&o);
 	}
 	if (rc == 0)

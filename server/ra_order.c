@@ -319,7 +319,7 @@ ra_order(struct req *r)
 	}
 	if (load_own_order(r, r->arg, &o) != 0)
 		return;
-	if (order_refresh(r->srv->store, &o, now_s()) != 0) {
+	if (order_refresh(r->srv->store, &o, NULL, now_s()) != 0) {
 		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
 		    "could not read the order");
 		goto out;
@@ -692,7 +692,7 @@ ra_finalize(struct req *r)
 	}
 	if (load_own_order(r, r->arg, &o) != 0)
 		return;
-	if (order_refresh(r->srv->store, &o, now) != 0) {
+	if (order_refresh(r->srv->store, &o, NULL, now) != 0) {
 		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
 		    "could not read the order");
 		goto out;
