@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <unbound.h>
 
 #include "anvil/error.h"
 #include "va_internal.h"
@@ -279,9 +278,9 @@ va__ctx_init(struct va_ctx *ctx, const char *resolver)
 {
 	int	 rc;
 
-	ctx->ub = NULL;
+	ctx->dns = NULL;
 	ctx->http = NULL;
-	rc = va__resolver_new(resolver, &ctx->ub);
+	rc = va__resolver_new(resolver, &ctx->dns);
 	if (rc == 0)
 		rc = va__http01_new(&ctx->http);
 	if (rc != 0)
@@ -294,9 +293,8 @@ va__ctx_done(struct va_ctx *ctx)
 {
 	va__http01_free(ctx->http);
 	ctx->http = NULL;
-	if (ctx->ub != NULL)
-		ub_ctx_delete(ctx->ub);
-	ctx->ub = NULL;
+	va__resolver_free(ctx->dns);
+	ctx->dns = NULL;
 }
 
 void

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <openssl/sha.h>
-#include <unbound.h>
 
 #include "anvil/b64.h"
 #include "anvil/error.h"
@@ -61,17 +60,19 @@ void
 va__dns01(const struct va_config *cfg, struct va_ctx *vc,
     const struct va_job *job, struct va_result *res)
 {
-	struct ub_result	*r = NULL;
+	struct va_answer	 ans;
+	struct va_rr_iter	 it;
+	const unsigned char	*rd;
 	uint8_t			 digest[SHA256_DIGEST_LENGTH];
 	char			 qname[ANVIL_MAX_NAME_LEN + 32];
 	char			 want[64], value[TXT_KEEP];
 	char			 shown[QUOTED_TXT];
-	char			 why[96];
-	size_t			 i, kept, wlen, nrec = 0;
+	size_t			 kept, rdlen, wlen, nany = 0, nrec = 0;
 	long			 total;
 	int64_t			 deadline;
 	int			 rc;
 
+	memset(&ans, 0, sizeof(ans));
 	deadline = va__now_ms() + cfg->timeout_ms;
 	shown[0] = '\0';
 	(void)snprintf(qname, sizeof(qname), "_acme-challenge.%s", job->name);
@@ -83,38 +84,32 @@ va__dns01(const struct va_config *cfg, struct va_ctx *vc,
 	}
 	wlen = anvil_b64url_encode_to(want, digest, sizeof(digest));
 
-	rc = va__lookup(vc->ub, qname, RR_TXT, deadline, &r, why, sizeof(why));
+	rc = va__lookup(vc->dns, qname, RR_TXT, deadline, &ans);
 	if (rc == ANVIL_ETIMEDOUT) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: query timed out "
 		    "looking up TXT for %s", qname);
-		return;
+		goto out;
 	}
-	if (rc != 0) {
+	if (ans.err != NULL) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s looking up TXT "
-		    "for %s", why, qname);
-		return;
+		    "for %s", ans.err, qname);
+		goto out;
 	}
-	if (r->bogus) {
+	if (ans.bogus) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: DNSSEC validation "
 		    "failure looking up TXT for %s", qname);
 		goto out;
 	}
-	if (r->rcode != 0 && r->rcode != RCODE_NXDOMAIN) {
+	if (ans.rcode != 0 && ans.rcode != RCODE_NXDOMAIN) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s looking up TXT "
-		    "for %s", r->rcode == RCODE_SERVFAIL ? "SERVFAIL" : "DNS error", qname);
+		    "for %s", ans.rcode == RCODE_SERVFAIL ? "SERVFAIL" :
+		    "DNS error", qname);
 		goto out;
 	}
-	if (!r->havedata) {
-		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "No TXT record found at "
-		    "%s", qname);
-		goto out;
-	}
-	/* data is NULL-terminated. */
-	for (i = 0; r->data[i] != NULL; i++) {
-		if (r->len[i] < 0)
-			continue;
-		total = txt_value((const unsigned char *)r->data[i],
-		    (size_t)r->len[i], value, &kept);
+	va__answer_begin(&ans, &it);
+	while (va__answer_next(&ans, &it, &rd, &rdlen)) {
+		nany++;
+		total = txt_value(rd, rdlen, value, &kept);
 		if (total < 0)
 			continue;
 		nrec++;
@@ -126,7 +121,10 @@ va__dns01(const struct va_config *cfg, struct va_ctx *vc,
 		if (shown[0] == '\0')
 			(void)va__quote(shown, sizeof(shown), value, kept);
 	}
-	if (nrec == 0)
+	if (nany == 0)
+		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "No TXT record found at "
+		    "%s", qname);
+	else if (nrec == 0)
 		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "No valid TXT record "
 		    "found at %s", qname);
 	else if (nrec == 1)
@@ -137,7 +135,7 @@ va__dns01(const struct va_config *cfg, struct va_ctx *vc,
 		    "record %s (and %zu more) found at %s", shown, nrec - 1,
 		    qname);
 out:
-	ub_resolve_free(r);
+	va__answer_clear(&ans);
 }
 
 void

@@ -133,6 +133,8 @@ va__http01_new(struct va_http01 **ret)
 	cc = curl_easy_setopt(h, CURLOPT_USERAGENT, VA_USER_AGENT);
 	if (cc == CURLE_OK)	/* never through a proxy from the env */
 		cc = curl_easy_setopt(h, CURLOPT_PROXY, "");
+	if (cc == CURLE_OK)	/* and no look at no_proxy per transfer */
+		cc = curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (cc == CURLE_OK)
@@ -268,7 +270,7 @@ fetch(struct va_ctx *vc, const struct hop *hop, int64_t deadline,
 	size_t		 i;
 	int		 rc;
 
-	rc = va__lookup_addrs(vc->ub, hop->host, deadline, &addrs, res);
+	rc = va__lookup_addrs(vc->dns, hop->host, deadline, &addrs, res);
 	if (rc != 0)
 		return rc;
 	/* IPv6 first; the next address only when this one cannot connect. */

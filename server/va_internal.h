@@ -18,8 +18,7 @@
 #include "anvil/problem.h"
 #include "va.h"
 
-struct ub_ctx;
-struct ub_result;
+struct va_resolver;
 
 #define VA_DEFAULT_HTTP01_PORT		80
 #define VA_DEFAULT_TLSALPN01_PORT	443
@@ -41,7 +40,7 @@ struct va_http01;
  * frees it after.
  */
 struct va_ctx {
-	struct ub_ctx	*ub;		/* owned: ub_ctx_delete() */
+	struct va_resolver *dns;	/* owned: va__resolver_free() */
 	struct va_http01 *http;		/* owned: va__http01_free() */
 };
 
@@ -122,12 +121,16 @@ const char *va__quote(char *out, size_t outsz, const void *p, size_t n);
 int va__resolver_spec(const char *s, char *out, size_t outsz);
 
 /*
- * Creates a resolver context for one thread: forwarding everything to
- * resolver when not NULL, else to the servers of /etc/resolv.conf with
- * /etc/hosts consulted first.  Returns 0 and *ret (free with
- * ub_ctx_delete()), ANVIL_EINVAL for a bad resolver, ANVIL_ENOMEM.
+ * Creates the resolver of one thread (see va_resolve.c): forwarding
+ * everything to resolver when not NULL, else to the servers of
+ * /etc/resolv.conf with /etc/hosts consulted first.  Returns 0 and *ret
+ * (free with va__resolver_free()), ANVIL_EINVAL for a bad resolver,
+ * ANVIL_ENOMEM.  It must then be used by one thread at a time.
  */
-int va__resolver_new(const char *resolver, struct ub_ctx **ret);
+int va__resolver_new(const char *resolver, struct va_resolver **ret);
+
+/* Frees r, cancelling what it still has in flight; accepts NULL. */
+void va__resolver_free(struct va_resolver *r);
 
 #define VA_MAX_ADDRS 2
 
@@ -146,15 +149,77 @@ struct va_addrs {
  * at least one address in *out, or a negative code with a dns problem
  * naming name in res.
  */
-int va__lookup_addrs(struct ub_ctx *ub, const char *name, int64_t deadline,
-    struct va_addrs *out, struct va_result *res);
+int va__lookup_addrs(struct va_resolver *r, const char *name,
+    int64_t deadline, struct va_addrs *out, struct va_result *res);
+
+/* Where one record's rdata lies in an answer's message. */
+struct va_rdata {
+	size_t		 off;		/* in va_answer's pkt */
+	size_t		 len;
+};
 
 /*
- * Looks up one record type before deadline.  Returns 0 and *ret (free with
- * ub_resolve_free(); it may hold no data or an error rcode), ANVIL_ETIMEDOUT,
- * or ANVIL_EIO with the resolver's message copied into why (size whylen).
+ * The answer to one query: the resolver's verdict and, when it has one, a
+ * copy of the DNS message, read by libldns when it arrived (see
+ * va__answer_take()).  The records are then read with va__answer_next().
+ * Clear with va__answer_clear().
  */
-int va__lookup(struct ub_ctx *ub, const char *name, int type,
-    int64_t deadline, struct ub_result **ret, char *why, size_t whylen);
+struct va_answer {
+	int		 qtype;		/* the type asked */
+	const char	*err;		/* static text: no answer at all
+					   (resolver failure), else NULL */
+	int		 rcode;		/* DNS rcode: 0, 2 SERVFAIL, 3 NXDOMAIN */
+	int		 bogus;		/* DNSSEC validation failed */
+	unsigned char	*pkt;		/* owned (malloc); NULL when rcode
+					   came from the resolver */
+	size_t		 len;		/* of pkt, at most 65535 */
+	struct va_rdata	*rd;		/* owned (malloc), may be NULL: the
+					   records of qtype for the name
+					   asked, in message order */
+	size_t		 nrd;		/* entries of rd */
+};
+
+/* Where va__answer_next() is in an answer. */
+struct va_rr_iter {
+	size_t		 i;		/* next entry of the answer's rd */
+};
+
+/*
+ * Takes the DNS message msg (len bytes) as the answer to a->qtype (a
+ * holding no message yet).  Its header and its one question (of that
+ * type) must be readable, else nothing is taken; then its answer records
+ * are read with libldns, in order, keeping those of class IN and of the
+ * type asked whose owner is the name asked or, following CNAME records
+ * in order, its canonical name (names compared without regard to ASCII
+ * case).  A record that cannot be read (its owner, its frame, a CNAME
+ * target not exactly filling its rdata) ends the reading: the records
+ * kept before it stay.  Returns 0 with the message copied into a, with
+ * its rcode; or ANVIL_EINVAL / ANVIL_ENOMEM with a left without a message.
+ */
+int va__answer_take(struct va_answer *a, const void *msg, size_t len);
+
+/* Frees what a holds and empties it but for qtype; accepts an empty
+ * answer. */
+void va__answer_clear(struct va_answer *a);
+
+/* Starts reading a's answer records. */
+void va__answer_begin(const struct va_answer *a, struct va_rr_iter *it);
+
+/*
+ * The next answer record kept by va__answer_take(): returns 1 with its
+ * rdata in *ret_rd (inside a->pkt, not checked against the type: the
+ * caller checks its length and its content) and its length in *ret_len,
+ * or 0 when there are no more.
+ */
+int va__answer_next(const struct va_answer *a, struct va_rr_iter *it,
+    const unsigned char **ret_rd, size_t *ret_len);
+
+/*
+ * Looks up one record type before deadline.  Returns 0 with the answer in
+ * *ret, which may carry err (the resolver failed), an error rcode or no
+ * record; or ANVIL_ETIMEDOUT.  Either way the caller clears *ret.
+ */
+int va__lookup(struct va_resolver *r, const char *name, int type,
+    int64_t deadline, struct va_answer *ret);
 
 #endif

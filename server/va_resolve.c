@@ -1,12 +1,25 @@
 /*
  * va_resolve.c - DNS lookups for the validation authority, on libunbound.
  *
- * Each worker thread owns one ub_ctx, created once, so that nothing is
- * shared between threads and each keeps its own (short-lived) cache.  The
- * context runs unbound's resolver in a background thread (ub_ctx_async(1);
- * the default would fork a process), and a lookup waits on ub_fd() with
- * poll() until the check's deadline: unbound's own retries can take far
- * longer than a validation may.
+ * Each worker thread owns one resolver (struct va_resolver), created once,
+ * so that nothing is shared between threads and each keeps its own
+ * (short-lived) cache.  The resolver runs in the worker's own thread, on
+ * an event_base of its own (libunbound's event API, ub_ctx_create_event()):
+ * a lookup sends its queries and runs that base until every answer is in
+ * or the check's deadline passes, when what is left is cancelled (unbound's
+ * own retries can take far longer than a validation may).  There is no
+ * background thread, so no pipe between it and the worker and no wake-up
+ * of another thread per query.  Unbound still opens a socket on a random
+ * port for every query, and checks answers as it does in any other mode.
+ *
+ * The event API hands over the answer as a DNS message, not as a parsed
+ * struct ub_result.  It is read when it arrives, with libldns: its header
+ * and question, then its answer records one by one (ldns_wire2dname() for
+ * the names, so compression pointers, with their number bounded), keeping
+ * where the rdata of those for the name asked lies and following the
+ * CNAME chain from that name as libunbound does for ub_result.  The
+ * message is copied then, as the buffer is unbound's, and the rdata read
+ * from the copy (va__answer_next()).
  *
  * Unbound answers some special-use zones itself (test., home.arpa. ...)
  * with NXDOMAIN.  A CA pointed at a test resolver must see the real
@@ -22,33 +35,50 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+#include <ldns/ldns.h>
 #include <unbound.h>
+#include <unbound-event.h>
 
 #include "anvil/error.h"
 #include "va_internal.h"
 
-#define RR_A		1
-#define RR_AAAA		28
-#define RR_CLASS_IN	1
-#define RCODE_SERVFAIL	2
+#define DNS_MAX		65535	/* longest DNS message */
+#define RR_FIXED	10	/* type, class, TTL, rdata length */
+#define RR_MIN		(1 + RR_FIXED)	/* a record with the root as owner */
+#define SEC_BOGUS	1	/* ub_event_callback_type's sec */
 
 /* Zones that unbound answers locally by default and that a validation
  * resolver must look up instead (RFC 6761 §6.2, RFC 8375). */
 static const char *const lookup_zones[] = { "test.", "home.arpa." };
 
+/* The resolver of one thread. */
+struct va_resolver {
+	struct event_base *base;	/* owned; unbound's events run on it */
+	struct ub_ctx	*ub;		/* owned; uses base */
+	struct event	*timer;		/* owned; a lookup's deadline */
+	int		 expired;	/* timer fired during this lookup */
+};
+
+/* One answer record's frame, as read_frame() reads it. */
+struct frame {
+	ldns_rdf	*owner;		/* owned: ldns_rdf_deep_free() */
+	unsigned	 type;
+	unsigned	 class;
+	size_t		 rd;		/* rdata: offset in the message */
+	size_t		 rdlen;		/* and length */
+};
+
 /* One outstanding query. */
 struct query {
 	const char	*name;
-	int		 type;
-	int		 id;		/* unbound's async id */
+	int		 id;		/* unbound's async id, 0 when none */
 	int		 done;
-	int		 err;		/* UB_* error, or 0 */
-	struct ub_result *result;	/* owned: ub_resolve_free() */
+	struct va_answer *ans;		/* qtype set; filled when done */
 };
 
 int
@@ -123,10 +153,37 @@ set_option(struct ub_ctx *ub, const char *opt, const char *val)
 	return 0;
 }
 
-int
-va__resolver_new(const char *resolver, struct ub_ctx **ret)
+void
+va__resolver_free(struct va_resolver *r)
 {
-	struct ub_ctx	*ub = NULL;
+	if (r == NULL)
+		return;
+	/* Unbound's events are on base: delete them before it. */
+	if (r->ub != NULL)
+		ub_ctx_delete(r->ub);
+	if (r->timer != NULL)
+		event_free(r->timer);
+	if (r->base != NULL)
+		event_base_free(r->base);
+	free(r);
+}
+
+/* The deadline of a lookup passed. */
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct va_resolver	*r = arg;
+
+	(void)fd;
+	(void)what;
+	r->expired = 1;
+}
+
+int
+va__resolver_new(const char *resolver, struct va_resolver **ret)
+{
+	struct va_resolver *r = NULL;
+	struct ub_ctx	*ub;
 	char		 spec[INET6_ADDRSTRLEN + 8], zone[32];
 	size_t		 i;
 	int		 rc = ANVIL_EINVAL;
@@ -136,11 +193,19 @@ va__resolver_new(const char *resolver, struct ub_ctx **ret)
 		if (rc != 0)
 			goto out;
 	}
-	ub = ub_ctx_create();
-	if (ub == NULL) {
-		rc = ANVIL_ENOMEM;
+	rc = ANVIL_ENOMEM;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
 		goto out;
-	}
+	r->base = event_base_new();
+	if (r->base == NULL)
+		goto out;
+	r->timer = evtimer_new(r->base, on_deadline, r);
+	if (r->timer == NULL)
+		goto out;
+	ub = r->ub = ub_ctx_create_event(r->base);
+	if (ub == NULL)
+		goto out;
 	rc = ANVIL_EINVAL;
 	/* A resolver on 127.0.0.1 is the usual case in tests and with a
 	 * local caching server. */
@@ -171,133 +236,335 @@ va__resolver_new(const char *resolver, struct ub_ctx **ret)
 		(void)ub_ctx_hosts(ub, NULL);
 		(void)ub_ctx_resolvconf(ub, NULL);
 	}
-	/* Resolve in a thread, not in a forked process. */
-	if (ub_ctx_async(ub, 1) != 0)
-		goto out;
-	*ret = ub;
-	ub = NULL;
+	*ret = r;
+	r = NULL;
 	rc = 0;
 out:
-	if (ub != NULL)
-		ub_ctx_delete(ub);
+	va__resolver_free(r);
 	return rc;
 }
 
-/* Called by ub_process() when a query completes. */
-static void
-query_done(void *arg, int err, struct ub_result *result)
+/* Maps a libldns failure to our code. */
+static int
+from_ldns(ldns_status st)
 {
-	struct query	*q = arg;
-
-	q->done = 1;
-	q->err = err;
-	q->result = result;
+	return st == LDNS_STATUS_MEM_ERR ? ANVIL_ENOMEM : ANVIL_EINVAL;
 }
 
 /*
- * Runs n queries in parallel until all are answered or deadline passes.
- * Returns 0 (each query done, with err or result), ANVIL_ETIMEDOUT (the
- * unanswered ones are cancelled and left !done) or ANVIL_EIO when the
- * resolver itself fails.  Results are the caller's to free.
+ * Reads the frame of the answer record at *pos of msg (len bytes): its
+ * owner name, with libldns (compression pointers followed, their number
+ * bounded), then its type, class and rdata length; the rdata must fit in
+ * msg.  ldns_wire2rr() would read the rdata as well, but does not hold it
+ * to its length (a name in it may run past, bytes left over would be read
+ * as the next record), and allocates the whole rdata length for each of
+ * its fields (a TXT rdata of many empty strings: gigabytes).  The caller
+ * reads the rdata it wants itself.  Returns 0 with *f (f->owner to free with
+ * ldns_rdf_deep_free()) and *pos after the record; ANVIL_EINVAL when the
+ * record cannot be read, ANVIL_ENOMEM, with *f and *pos untouched.
  */
 static int
-run_queries(struct ub_ctx *ub, struct query *qs, size_t n, int64_t deadline)
+read_frame(const uint8_t *msg, size_t len, size_t *pos, struct frame *f)
 {
-	struct pollfd	 pfd;
-	size_t		 i, pending = 0;
-	int		 rc = 0, r;
+	ldns_rdf	*owner = NULL;
+	ldns_status	 st;
+	size_t		 o = *pos, rd, rdlen;
+
+	st = ldns_wire2dname(&owner, msg, len, &o);
+	if (st != LDNS_STATUS_OK)
+		return from_ldns(st);
+	if (o > len || len - o < RR_FIXED) {
+		ldns_rdf_deep_free(owner);
+		return ANVIL_EINVAL;
+	}
+	rd = o + RR_FIXED;
+	rdlen = ldns_read_uint16(msg + o + 8);
+	if (rdlen > len - rd) {
+		ldns_rdf_deep_free(owner);
+		return ANVIL_EINVAL;
+	}
+	f->owner = owner;
+	f->type = ldns_read_uint16(msg + o);
+	f->class = ldns_read_uint16(msg + o + 2);
+	f->rd = rd;
+	f->rdlen = rdlen;
+	*pos = rd + rdlen;
+	return 0;
+}
+
+/*
+ * Reads the name that must fill the rdata of f exactly (a CNAME's
+ * target), with libldns held to the rdata's end.  Returns 0 and *ret (free
+ * with ldns_rdf_deep_free()), ANVIL_EINVAL or ANVIL_ENOMEM.
+ */
+static int
+read_target(const uint8_t *msg, const struct frame *f, ldns_rdf **ret)
+{
+	ldns_rdf	*t = NULL;
+	ldns_status	 st;
+	size_t		 o = f->rd, end = f->rd + f->rdlen;
+
+	st = ldns_wire2dname(&t, msg, end, &o);
+	if (st != LDNS_STATUS_OK)
+		return from_ldns(st);
+	if (o != end) {
+		ldns_rdf_deep_free(t);
+		return ANVIL_EINVAL;
+	}
+	*ret = t;
+	return 0;
+}
+
+void
+va__answer_clear(struct va_answer *a)
+{
+	int	 qtype = a->qtype;
+
+	free(a->pkt);
+	free(a->rd);
+	memset(a, 0, sizeof(*a));
+	a->qtype = qtype;
+}
+
+int
+va__answer_take(struct va_answer *a, const void *msg, size_t len)
+{
+	const uint8_t	*p = msg;
+	const ldns_rdf	*want;
+	ldns_rdf	*target = NULL, *t;
+	ldns_rr		*q = NULL;
+	struct frame	 f;
+	ldns_status	 st;
+	size_t		 pos = LDNS_HEADER_SIZE, i, n;
+	int		 match, rc = ANVIL_EINVAL;
+
+	if (len < LDNS_HEADER_SIZE || len > DNS_MAX || LDNS_QDCOUNT(p) != 1)
+		goto out;
+	st = ldns_wire2rr(&q, p, len, &pos, LDNS_SECTION_QUESTION);
+	if (st != LDNS_STATUS_OK) {
+		q = NULL;
+		rc = from_ldns(st);
+		goto out;
+	}
+	if (ldns_rr_get_type(q) != (ldns_rr_type)a->qtype)
+		goto out;
+	rc = ANVIL_ENOMEM;
+	a->pkt = malloc(len);
+	if (a->pkt == NULL)
+		goto out;
+	memcpy(a->pkt, p, len);
+	a->len = len;
+	/* No more entries than records can fit in what is left. */
+	n = LDNS_ANCOUNT(p);
+	if (n > (len - pos) / RR_MIN)
+		n = (len - pos) / RR_MIN;
+	if (n > 0) {
+		a->rd = calloc(n, sizeof(*a->rd));
+		if (a->rd == NULL)
+			goto out;
+	}
+	want = ldns_rr_owner(q);
+	/* Terminates: each pass reads one of the n records, or stops. */
+	for (i = 0; i < n; i++) {
+		rc = read_frame(p, len, &pos, &f);
+		if (rc == ANVIL_EINVAL)
+			break;
+		if (rc != 0)
+			goto out;
+		match = f.class == LDNS_RR_CLASS_IN &&
+		    ldns_dname_compare(f.owner, want) == 0;
+		ldns_rdf_deep_free(f.owner);
+		if (!match)	/* another name's, or not the Internet's */
+			continue;
+		if (f.type == LDNS_RR_TYPE_CNAME &&
+		    a->qtype != LDNS_RR_TYPE_CNAME) {
+			rc = read_target(p, &f, &t);
+			if (rc == ANVIL_EINVAL)
+				break;
+			if (rc != 0)
+				goto out;
+			if (target != NULL)
+				ldns_rdf_deep_free(target);
+			want = target = t;
+		} else if (f.type == (unsigned)a->qtype) {
+			a->rd[a->nrd].off = f.rd;
+			a->rd[a->nrd].len = f.rdlen;
+			a->nrd++;
+		}
+	}
+	a->rcode = LDNS_RCODE_WIRE(p);
+	rc = 0;
+out:
+	if (target != NULL)
+		ldns_rdf_deep_free(target);
+	if (q != NULL)
+		ldns_rr_free(q);
+	if (rc != 0) {
+		free(a->pkt);
+		free(a->rd);
+		a->pkt = NULL;
+		a->rd = NULL;
+		a->len = 0;
+		a->nrd = 0;
+	}
+	return rc;
+}
+
+void
+va__answer_begin(const struct va_answer *a, struct va_rr_iter *it)
+{
+	(void)a;
+	it->i = 0;
+}
+
+int
+va__answer_next(const struct va_answer *a, struct va_rr_iter *it,
+    const unsigned char **ret_rd, size_t *ret_len)
+{
+	const struct va_rdata *d;
+
+	if (a->pkt == NULL || it->i >= a->nrd)
+		return 0;
+	d = &a->rd[it->i++];
+	*ret_rd = a->pkt + d->off;
+	*ret_len = d->len;
+	return 1;
+}
+
+/* Called by unbound, on the worker's thread, when a query completes. */
+static void
+query_done(void *arg, int rcode, void *pkt, int len, int sec,
+    char *why_bogus, int ratelimited)
+{
+	struct query	*q = arg;
+	struct va_answer *a = q->ans;
+	int		 rc;
+
+	(void)why_bogus;
+	(void)ratelimited;
+	q->done = 1;
+	a->bogus = sec == SEC_BOGUS;
+	if (rcode != 0) {
+		/* No message worth reading (unbound: "do not inspect"). */
+		a->rcode = rcode;
+		return;
+	}
+	if (pkt == NULL || len < 0) {
+		a->err = "resolver failure";
+		return;
+	}
+	rc = va__answer_take(a, pkt, (size_t)len);
+	if (rc == ANVIL_ENOMEM)
+		a->err = "out of memory";
+	else if (rc != 0)
+		a->err = "malformed answer";
+}
+
+/* Returns how many of the n queries have no answer yet. */
+static size_t
+pending(const struct query *qs, size_t n)
+{
+	size_t	 i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (!qs[i].done)
+			k++;
+	return k;
+}
+
+/*
+ * Runs n queries at once until all are answered or deadline passes.
+ * Returns 0 (each query done, its answer filled; a query unbound would
+ * not take has err set), ANVIL_ETIMEDOUT (the unanswered ones are
+ * cancelled and left !done) or ANVIL_EIO when the event loop fails.
+ */
+static int
+run_queries(struct va_resolver *r, struct query *qs, size_t n,
+    int64_t deadline)
+{
+	struct timeval	 tv;
+	size_t		 i;
+	int		 rc = 0, left, u;
 
 	for (i = 0; i < n; i++) {
+		va__answer_clear(qs[i].ans);
 		qs[i].done = 0;
-		qs[i].err = 0;
-		qs[i].result = NULL;
 		qs[i].id = 0;
-		r = ub_resolve_async(ub, qs[i].name, qs[i].type, RR_CLASS_IN,
-		    &qs[i], query_done, &qs[i].id);
-		if (r != 0) {
+		/* Answers from local data come before this returns. */
+		u = ub_resolve_event(r->ub, qs[i].name, qs[i].ans->qtype,
+		    LDNS_RR_CLASS_IN, &qs[i], query_done, &qs[i].id);
+		if (u != 0 && !qs[i].done) {
 			qs[i].done = 1;
-			qs[i].err = r;
-		} else
-			pending++;
+			qs[i].ans->err = ub_strerror(u);
+		}
 	}
-
+	if (pending(qs, n) == 0)
+		return 0;
+	left = va__left_ms(deadline);
+	if (left == 0)
+		rc = ANVIL_ETIMEDOUT;
+	r->expired = 0;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	if (rc == 0 && evtimer_add(r->timer, &tv) != 0)
+		rc = ANVIL_EIO;
 	/*
-	 * Terminates: every pass either processes answers (each query is
-	 * answered once), or waits, and the wait is bounded by deadline.
+	 * Terminates: each pass runs the callbacks of at least one event,
+	 * and the timer is one, firing at the deadline.
 	 */
-	while (rc == 0) {
-		pending = 0;
-		for (i = 0; i < n; i++)
-			if (!qs[i].done)
-				pending++;
-		if (pending == 0)
-			break;
-		if (va__left_ms(deadline) == 0) {
+	while (rc == 0 && pending(qs, n) > 0) {
+		if (r->expired)
 			rc = ANVIL_ETIMEDOUT;
-			break;
-		}
-		pfd.fd = ub_fd(ub);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (pfd.fd < 0) {
-			rc = ANVIL_EIO;
-			break;
-		}
-		r = poll(&pfd, 1, va__left_ms(deadline));
-		if (r < 0 && errno != EINTR) {
-			rc = ANVIL_EIO;
-			break;
-		}
-		if (r > 0 && ub_process(ub) != 0)
+		else if (event_base_loop(r->base, EVLOOP_ONCE) != 0)
 			rc = ANVIL_EIO;
 	}
-	if (rc != 0)
-		for (i = 0; i < n; i++)
-			if (!qs[i].done)
-				(void)ub_cancel(ub, qs[i].id);
+	(void)evtimer_del(r->timer);
+	/* A cancelled query's callback is never called: q may go. */
+	for (i = 0; i < n; i++)
+		if (!qs[i].done && qs[i].id != 0)
+			(void)ub_cancel(r->ub, qs[i].id);
 	return rc;
 }
 
 int
-va__lookup(struct ub_ctx *ub, const char *name, int type, int64_t deadline,
-    struct ub_result **ret, char *why, size_t whylen)
+va__lookup(struct va_resolver *r, const char *name, int type,
+    int64_t deadline, struct va_answer *ret)
 {
 	struct query	 q;
 	int		 rc;
 
+	memset(ret, 0, sizeof(*ret));
+	ret->qtype = type;
 	q.name = name;
-	q.type = type;
-	rc = run_queries(ub, &q, 1, deadline);
-	if (rc == 0 && q.err != 0) {
-		(void)snprintf(why, whylen, "%s", ub_strerror(q.err));
-		rc = ANVIL_EIO;
-	} else if (rc == ANVIL_EIO)
-		(void)snprintf(why, whylen, "resolver failure");
-	if (rc == 0)
-		*ret = q.result;
-	else if (q.result != NULL)
-		ub_resolve_free(q.result);
+	q.ans = ret;
+	rc = run_queries(r, &q, 1, deadline);
+	if (rc == ANVIL_EIO) {
+		ret->err = "resolver failure";
+		rc = 0;
+	}
 	return rc;
 }
 
-/* Copies the first usable address of q into out.  Returns 1 if one was
+/* Copies the first usable address of a into out.  Returns 1 if one was
  * added. */
 static int
-take_addr(const struct query *q, struct va_addrs *out)
+take_addr(const struct va_answer *a, struct va_addrs *out)
 {
-	const struct ub_result	*r = q->result;
-	int			 family, want;
-	size_t			 i;
+	struct va_rr_iter	 it;
+	const unsigned char	*rd;
+	size_t			 rdlen, want;
+	int			 family;
 
-	if (q->err != 0 || r == NULL || !r->havedata || r->bogus)
+	if (a->err != NULL || a->pkt == NULL || a->bogus)
 		return 0;
-	family = q->type == RR_AAAA ? AF_INET6 : AF_INET;
+	family = a->qtype == LDNS_RR_TYPE_AAAA ? AF_INET6 : AF_INET;
 	want = family == AF_INET6 ? 16 : 4;
-	/* data is NULL-terminated; stop at the first usable one. */
-	for (i = 0; r->data[i] != NULL; i++) {
-		if (r->len[i] != want)
+	va__answer_begin(a, &it);
+	/* Stop at the first usable one. */
+	while (va__answer_next(a, &it, &rd, &rdlen)) {
+		if (rdlen != want)
 			continue;
-		if (inet_ntop(family, r->data[i], out->a[out->n].text,
+		if (inet_ntop(family, rd, out->a[out->n].text,
 		    sizeof(out->a[out->n].text)) == NULL)
 			continue;
 		out->a[out->n].family = family;
@@ -312,31 +579,30 @@ take_addr(const struct query *q, struct va_addrs *out)
 static int
 explain(const struct query *q, char *buf, size_t len)
 {
-	const char	*tname = q->type == RR_AAAA ? "AAAA" : "A";
-	const struct ub_result *r = q->result;
+	const struct va_answer *a = q->ans;
+	const char	*tname = a->qtype == LDNS_RR_TYPE_AAAA ? "AAAA" : "A";
 
 	if (!q->done) {
 		(void)snprintf(buf, len, "query timed out looking up %s",
 		    tname);
 		return 1;
 	}
-	if (q->err != 0) {
-		(void)snprintf(buf, len, "%s looking up %s",
-		    ub_strerror(q->err), tname);
+	if (a->err != NULL) {
+		(void)snprintf(buf, len, "%s looking up %s", a->err, tname);
 		return 1;
 	}
-	if (r->bogus) {
+	if (a->bogus) {
 		(void)snprintf(buf, len, "DNSSEC validation failure looking "
 		    "up %s", tname);
 		return 1;
 	}
-	if (r->nxdomain) {
+	if (a->rcode == LDNS_RCODE_NXDOMAIN) {
 		(void)snprintf(buf, len, "NXDOMAIN looking up %s", tname);
 		return 0;
 	}
-	if (r->rcode != 0) {
+	if (a->rcode != 0) {
 		(void)snprintf(buf, len, "%s looking up %s",
-		    r->rcode == RCODE_SERVFAIL ? "SERVFAIL" : "DNS error",
+		    a->rcode == LDNS_RCODE_SERVFAIL ? "SERVFAIL" : "DNS error",
 		    tname);
 		return 1;
 	}
@@ -345,28 +611,30 @@ explain(const struct query *q, char *buf, size_t len)
 }
 
 int
-va__lookup_addrs(struct ub_ctx *ub, const char *name, int64_t deadline,
+va__lookup_addrs(struct va_resolver *r, const char *name, int64_t deadline,
     struct va_addrs *out, struct va_result *res)
 {
+	struct va_answer ans[2];
 	struct query	 qs[2];
 	char		 why[2][96];
 	int		 rc, hard0, hard1;
-	size_t		 i;
 
 	memset(out, 0, sizeof(*out));
-	qs[0].name = name;
-	qs[0].type = RR_AAAA;
-	qs[1].name = name;
-	qs[1].type = RR_A;
-	rc = run_queries(ub, qs, 2, deadline);
+	memset(ans, 0, sizeof(ans));
+	ans[0].qtype = LDNS_RR_TYPE_AAAA;
+	ans[1].qtype = LDNS_RR_TYPE_A;
+	qs[0].name = qs[1].name = name;
+	qs[0].ans = &ans[0];
+	qs[1].ans = &ans[1];
+	rc = run_queries(r, qs, 2, deadline);
 	if (rc == ANVIL_EIO) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: resolver failure "
 		    "looking up %s", name);
 		goto out;
 	}
 	/* IPv6 first (qs[0]), then IPv4: Let's Encrypt's order. */
-	(void)take_addr(&qs[0], out);
-	(void)take_addr(&qs[1], out);
+	(void)take_addr(&ans[0], out);
+	(void)take_addr(&ans[1], out);
 	if (out->n > 0) {
 		rc = 0;
 		goto out;
@@ -379,7 +647,7 @@ va__lookup_addrs(struct ub_ctx *ub, const char *name, int64_t deadline,
 	else if (hard0)
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s for %s", why[0],
 		    name);
-	else if (qs[1].result->nxdomain)
+	else if (ans[1].rcode == LDNS_RCODE_NXDOMAIN)
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s for %s", why[1],
 		    name);
 	else
@@ -387,8 +655,7 @@ va__lookup_addrs(struct ub_ctx *ub, const char *name, int64_t deadline,
 		    "addresses found for %s", name);
 	rc = ANVIL_ENOENT;
 out:
-	for (i = 0; i < 2; i++)
-		if (qs[i].result != NULL)
-			ub_resolve_free(qs[i].result);
+	va__answer_clear(&ans[0]);
+	va__answer_clear(&ans[1]);
 	return rc;
 }

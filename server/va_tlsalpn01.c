@@ -284,7 +284,7 @@ va__tlsalpn01(const struct va_config *cfg, struct va_ctx *vc,
 	int		 fd = -1, rc = ANVIL_EIO, err = 0;
 
 	deadline = va__now_ms() + cfg->timeout_ms;
-	if (va__lookup_addrs(vc->ub, job->name, deadline, &addrs, res) != 0)
+	if (va__lookup_addrs(vc->dns, job->name, deadline, &addrs, res) != 0)
 		return;
 	/* IPv6 first; the next address only when this one cannot connect. */
 	for (i = 0; i < addrs.n; i++) {

@@ -647,6 +647,221 @@ test_quote(void **state)
 	assert_string_equal(va__quote(out, 4, "abc", 3), "");
 }
 
+/* A DNS message under construction, for the answer reader's tests. */
+struct msg {
+	unsigned char	 b[512];
+	size_t		 n;
+};
+
+static void
+put(struct msg *m, const void *p, size_t n)
+{
+	assert_true(m->n + n <= sizeof(m->b));
+	memcpy(m->b + m->n, p, n);
+	m->n += n;
+}
+
+/* Appends one record: owner (wire form, ownerlen bytes), type, class,
+ * rdata. */
+static void
+put_rr(struct msg *m, const char *owner, size_t ownerlen, int type,
+    int class, const void *rd, size_t rdlen)
+{
+	unsigned char	 f[10] = { 0 };
+
+	put(m, owner, ownerlen);
+	f[0] = (unsigned char)(type >> 8);
+	f[1] = (unsigned char)type;
+	f[2] = (unsigned char)(class >> 8);
+	f[3] = (unsigned char)class;
+	f[8] = (unsigned char)(rdlen >> 8);
+	f[9] = (unsigned char)rdlen;
+	put(m, f, sizeof(f));
+	put(m, rd, rdlen);
+}
+
+/* Header (id, flags with rcode, 1 question, ancount answers) and the
+ * question "a.example." of type qtype, at offset 12. */
+static void
+put_head(struct msg *m, int rcode, int ancount, int qtype)
+{
+	unsigned char	 h[12] = { 0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0,
+	    0, 0 };
+	unsigned char	 q[4] = { 0, 0, 0, 1 };
+
+	m->n = 0;
+	h[3] = (unsigned char)(0x80 | rcode);
+	h[7] = (unsigned char)ancount;
+	put(m, h, sizeof(h));
+	put(m, "\x01" "a" "\x07" "example" "\x00", 11);
+	q[1] = (unsigned char)qtype;
+	put(m, q, sizeof(q));
+}
+
+/* Reads every record a yields into out (4 bytes each, at most max);
+ * returns how many. */
+static size_t
+read_all(const struct va_answer *a, unsigned char *out, size_t max)
+{
+	struct va_rr_iter	 it;
+	const unsigned char	*rd;
+	size_t			 rdlen, n = 0;
+
+	va__answer_begin(a, &it);
+	while (va__answer_next(a, &it, &rd, &rdlen)) {
+		assert_int_equal(rdlen, 4);
+		assert_true(n < max);
+		memcpy(out + 4 * n++, rd, 4);
+	}
+	return n;
+}
+
+/* The DNS answer reader (va__answer_take, va__answer_next). */
+static void
+test_answer(void **state)
+{
+	struct va_answer a;
+	struct msg	 m;
+	unsigned char	 got[4 * 8];
+	const unsigned char *rd;
+	struct va_rr_iter it;
+	size_t		 rdlen;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.qtype = 1;
+
+	/* a.example CNAME b.example; an A of another name, of b in class
+	 * CH, and of B.example (case differs) which is the one. */
+	put_head(&m, 0, 4, 1);
+	put_rr(&m, "\xc0\x0c", 2, 5, 1, "\x01" "b" "\xc0\x0e", 4);
+	put_rr(&m, "\x01" "c" "\xc0\x0e", 4, 1, 1, "\x05\x06\x07\x08", 4);
+	put_rr(&m, "\x01" "b" "\xc0\x0e", 4, 1, 3, "\x09\x09\x09\x09", 4);
+	put_rr(&m, "\x01" "B" "\xc0\x0e", 4, 1, 1, "\x01\x02\x03\x04", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(a.rcode, 0);
+	assert_int_equal(read_all(&a, got, 8), 1);
+	assert_memory_equal(got, "\x01\x02\x03\x04", 4);
+	va__answer_clear(&a);
+	assert_int_equal(a.qtype, 1);
+	assert_null(a.pkt);
+
+	/* Without the CNAME, b's address is not a's. */
+	put_head(&m, 0, 2, 1);
+	put_rr(&m, "\x01" "b" "\xc0\x0e", 4, 1, 1, "\x01\x02\x03\x04", 4);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x0a\x00\x00\x01", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(read_all(&a, got, 8), 1);
+	assert_memory_equal(got, "\x0a\x00\x00\x01", 4);
+	va__answer_clear(&a);
+
+	/* An owner whose pointer points at itself cannot be read, so
+	 * where its record ends is unknown: it ends the reading, and the
+	 * records before it stay. */
+	put_head(&m, 0, 3, 1);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x01\x02\x03\x04", 4);
+	put_rr(&m, "\xc0\x2b", 2, 1, 1, "\x05\x06\x07\x08", 4);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x09\x09\x09\x09", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(read_all(&a, got, 8), 1);
+	assert_memory_equal(got, "\x01\x02\x03\x04", 4);
+	va__answer_clear(&a);
+
+	/* A loop through two pointers: the same. */
+	put_head(&m, 0, 1, 1);
+	put_rr(&m, "\x01" "x" "\xc0\x1f", 4, 1, 1, "\x05\x06\x07\x08", 4);
+	m.b[0x1f] = 0xc0;
+	m.b[0x20] = 0x1b;
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(read_all(&a, got, 8), 0);
+	va__answer_clear(&a);
+
+	/* An rdata of the wrong length is handed over as it is (the
+	 * caller checks it), and the record after it is read from where
+	 * its length says. */
+	put_head(&m, 0, 2, 1);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x01\x02\x03\x04\xc0", 5);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x05\x06\x07\x08", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	va__answer_begin(&a, &it);
+	assert_int_equal(va__answer_next(&a, &it, &rd, &rdlen), 1);
+	assert_int_equal(rdlen, 5);
+	assert_int_equal(va__answer_next(&a, &it, &rd, &rdlen), 1);
+	assert_int_equal(rdlen, 4);
+	assert_memory_equal(rd, "\x05\x06\x07\x08", 4);
+	assert_int_equal(va__answer_next(&a, &it, &rd, &rdlen), 0);
+	va__answer_clear(&a);
+
+	/* A CNAME target must fill its rdata exactly: a byte left over,
+	 * or a pointer past the rdata, ends the reading. */
+	put_head(&m, 0, 2, 1);
+	put_rr(&m, "\xc0\x0c", 2, 5, 1, "\x01" "b" "\xc0\x0e" "\x00", 5);
+	put_rr(&m, "\x01" "b" "\xc0\x0e", 4, 1, 1, "\x01\x02\x03\x04", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(read_all(&a, got, 8), 0);
+	va__answer_clear(&a);
+	put_head(&m, 0, 2, 1);
+	put_rr(&m, "\xc0\x0c", 2, 5, 1, "\xc0\x2b", 2);
+	put_rr(&m, "\x01" "b" "\xc0\x0e", 4, 1, 1, "\x01\x02\x03\x04", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(read_all(&a, got, 8), 0);
+	va__answer_clear(&a);
+
+	/* A CNAME of another name is not followed, even a malformed one. */
+	put_head(&m, 0, 2, 1);
+	put_rr(&m, "\x01" "c" "\xc0\x0e", 4, 5, 1, "\x05" "b", 2);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x01\x02\x03\x04", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(read_all(&a, got, 8), 1);
+	assert_memory_equal(got, "\x01\x02\x03\x04", 4);
+	va__answer_clear(&a);
+
+	/* A CNAME target running out of its rdata ends the reading. */
+	put_head(&m, 0, 2, 1);
+	put_rr(&m, "\xc0\x0c", 2, 5, 1, "\x05" "b", 2);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x01\x02\x03\x04", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(read_all(&a, got, 8), 0);
+	va__answer_clear(&a);
+
+	/* An rdata longer than the message: nothing. */
+	put_head(&m, 0, 1, 1);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x01\x02\x03\x04", 4);
+	m.b[m.n - 5] = 5;
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	va__answer_begin(&a, &it);
+	assert_int_equal(va__answer_next(&a, &it, &rd, &rdlen), 0);
+	va__answer_clear(&a);
+
+	/* More answers announced than there are: those present count. */
+	put_head(&m, 0, 9, 1);
+	put_rr(&m, "\xc0\x0c", 2, 1, 1, "\x01\x02\x03\x04", 4);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(read_all(&a, got, 8), 1);
+	va__answer_clear(&a);
+
+	/* NXDOMAIN: the rcode, no record. */
+	put_head(&m, 3, 0, 1);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), 0);
+	assert_int_equal(a.rcode, 3);
+	assert_int_equal(read_all(&a, got, 8), 0);
+	va__answer_clear(&a);
+
+	/* Refused: shorter than a header, not one question, a question of
+	 * another type, a question cut short. */
+	put_head(&m, 0, 0, 1);
+	assert_int_equal(va__answer_take(&a, m.b, 11), ANVIL_EINVAL);
+	assert_int_equal(va__answer_take(&a, m.b, m.n - 1), ANVIL_EINVAL);
+	assert_int_equal(va__answer_take(&a, m.b, 20), ANVIL_EINVAL);
+	m.b[5] = 2;
+	assert_int_equal(va__answer_take(&a, m.b, m.n), ANVIL_EINVAL);
+	put_head(&m, 0, 0, 28);
+	assert_int_equal(va__answer_take(&a, m.b, m.n), ANVIL_EINVAL);
+	assert_null(a.pkt);
+	/* An empty answer reads as no record. */
+	assert_int_equal(read_all(&a, got, 8), 0);
+}
+
 static void
 on_done_unused(const struct va_result *res, void *arg)
 {
@@ -1288,6 +1503,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolver_spec),
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_new_invalid),
 		cmocka_unit_test(test_job_invalid),
 		cmocka_unit_test(test_http01_pass),
