@@ -8,9 +8,9 @@
 # Two runs of `anvil-ca serve` under callgrind, each on a fresh state:
 #   1. start, anvil-load --count WARM --concurrency 1, stop: startup,
 #      shutdown, one newAccount and the one-time costs of the first
-#      issuances (each VA thread's first lookup starts libunbound's
-#      background worker, which seeds two Yarrow generators: ~19 M Ir per
-#      thread, once);
+#      issuances (each VA thread's first lookup sets up its libunbound
+#      worker, which seeds its random generators: ~19 M Ir per thread,
+#      once);
 #   2. the same with --count WARM+COUNT.
 # Ir per issuance = (Ir of run 2 - Ir of run 1) / COUNT: the steady state.
 # WARM (default 8) must reach every VA thread (4 by default).  The polls
