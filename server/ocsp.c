@@ -16,8 +16,8 @@
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -113,33 +113,166 @@ ocsp_issuer_match(const struct ocsp_issuer *issuer,
 	    memcmp(q->key_hash, issuer->key_hash, q->key_hash_len) == 0;
 }
 
-/* Sets *ret to a new ASN1_INTEGER of a hex serial. */
-static int
-serial_from_hex(const char *hex, ASN1_INTEGER **ret)
-{
-	BIGNUM	*bn = NULL;
-	size_t	 len, i;
-	int	 rc = ANVIL_EINVAL;
+/*
+ * Responses are made with OpenSSL's OCSP objects.  What depends only on
+ * the issuer and the responder is made once per responder (struct
+ * ocsp_responder): the CertID with the issuer's hashes, whose serial is
+ * replaced for each response; the time objects, set in place; and a
+ * digest-sign context, initialised once and copied for each response
+ * (a signature spends its context).  The responder's certificate is
+ * up-referenced into each response and written from its cached DER.
+ *
+ * Left to every response: the OCSP_BASICRESP, the copies that
+ * OCSP_basic_add1_status makes (CertID, times), what OCSP_basic_sign_ctx
+ * does on every call (X509_check_private_key, the ResponderID's SHA-1 of
+ * the responder key: the public API has no way to set them once), the
+ * encoding of the ResponseData, the signature, and the encodings of the
+ * BasicOCSPResponse (OCSP_response_create) and of the OCSPResponse.
+ * Built from scratch with OCSP_basic_sign, a response cost about twice
+ * its ECDSA signature: the CertID's two SHA-1 hashes, a digest-sign
+ * context made from the key, and the rest as above (numbers in
+ * docs/internals/revocation.md).
+ */
 
-	len = strnlen(hex, SERIAL_HEX_LEN + 1);
-	if (len == 0 || len > SERIAL_HEX_LEN)
-		goto out;
-	for (i = 0; i < len; i++)
-		if (!((hex[i] >= '0' && hex[i] <= '9') ||
-		    (hex[i] >= 'a' && hex[i] <= 'f')))
-			goto out;
-	if (BN_hex2bn(&bn, hex) != (int)len)
-		goto out;
-	*ret = BN_to_ASN1_INTEGER(bn, NULL);
-	rc = *ret != NULL ? 0 : ANVIL_ENOMEM;
-out:
-	BN_free(bn);
-	return rc;
+/* Latest time a GeneralizedTime YYYYMMDDHHMMSSZ can hold:
+ * 9999-12-31T23:59:59Z. */
+#define GENTIME_MAX	INT64_C(253402300799)
+
+struct ocsp_responder {
+	X509			*rcert;	/* the responder; reference held */
+	EVP_MD_CTX		*sctx;	/* DigestSignInit done with the
+					   responder key (a reference held),
+					   never used but to copy; owned */
+	EVP_MD_CTX		*ctx;	/* the copy a response spends;
+					   owned */
+	OCSP_CERTID		*cid;	/* SHA-1 CertID of the issuer; owned */
+	ASN1_INTEGER		*serial;	/* cid's serial; borrowed */
+	BIGNUM			*bn;	/* the serial being converted; owned */
+	ASN1_GENERALIZEDTIME	*tu;	/* thisUpdate; owned */
+	ASN1_GENERALIZEDTIME	*nu;	/* nextUpdate; owned */
+	ASN1_GENERALIZEDTIME	*rt;	/* revocationTime; owned */
+};
+
+void
+ocsp_responder_free(struct ocsp_responder *r)
+{
+	if (r == NULL)
+		return;
+	X509_free(r->rcert);
+	EVP_MD_CTX_free(r->sctx);
+	EVP_MD_CTX_free(r->ctx);
+	OCSP_CERTID_free(r->cid);
+	BN_free(r->bn);
+	ASN1_GENERALIZEDTIME_free(r->tu);
+	ASN1_GENERALIZEDTIME_free(r->nu);
+	ASN1_GENERALIZEDTIME_free(r->rt);
+	free(r);
 }
 
 int
-ocsp_response_build(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
-    const struct ocsp_answer *a, uint8_t **ret_der, size_t *ret_len)
+ocsp_responder_new(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
+    struct ocsp_responder **ret)
+{
+	struct ocsp_responder	*r = NULL;
+	const EVP_MD		*md;
+	int			 rc = ANVIL_EKEY;
+
+	if (issuer == NULL || rcert == NULL || rkey == NULL || ret == NULL)
+		return ANVIL_EINVAL;
+	md = signer__md(rkey);
+	if (md == NULL)
+		goto out;
+	/* Checked here as well as in every OCSP_basic_sign_ctx, which
+	 * cannot be told to skip it, to refuse a mismatch with its own
+	 * code. */
+	if (X509_check_private_key(rcert, rkey) != 1)
+		goto out;
+	rc = ANVIL_ENOMEM;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		goto out;
+	r->sctx = EVP_MD_CTX_new();
+	r->ctx = EVP_MD_CTX_new();
+	r->bn = BN_new();
+	r->tu = ASN1_GENERALIZEDTIME_new();
+	r->nu = ASN1_GENERALIZEDTIME_new();
+	r->rt = ASN1_GENERALIZEDTIME_new();
+	if (r->sctx == NULL || r->ctx == NULL || r->bn == NULL ||
+	    r->tu == NULL || r->nu == NULL || r->rt == NULL)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (!X509_up_ref(rcert))
+		goto out;
+	r->rcert = rcert;
+	/* RFC 6960 §4.1.1, with SHA-1 (what clients send, RFC 5019
+	 * §2.1.1); the serial is set for each response. */
+	r->cid = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
+	    X509_get0_pubkey_bitstr(issuer), NULL);
+	if (r->cid == NULL ||
+	    !OCSP_id_get0_info(NULL, NULL, NULL, &r->serial, r->cid) ||
+	    r->serial == NULL)
+		goto out;
+	if (EVP_DigestSignInit_ex(r->sctx, NULL, EVP_MD_get0_name(md), NULL,
+	    NULL, rkey, NULL) != 1)
+		goto out;
+	/* The copies sign once: their final step need not keep them
+	 * usable (which costs a copy of the key's context). */
+	EVP_MD_CTX_set_flags(r->sctx, EVP_MD_CTX_FLAG_FINALISE);
+	*ret = r;
+	r = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	ocsp_responder_free(r);
+	return rc;
+}
+
+/* 1 when t fits a GeneralizedTime of RFC 5280 §4.1.2.5.2, from 1970. */
+static int
+time_ok(int64_t t)
+{
+	return t >= 0 && t <= GENTIME_MAX;
+}
+
+/* Checks what ocsp_responder_sign is asked to sign. */
+static int
+answer_ok(const struct ocsp_answer *a)
+{
+	if (a->serial == NULL || (unsigned int)a->status >= OCSP_STATUS__MAX ||
+	    a->this_update <= 0 || a->next_update <= a->this_update ||
+	    !time_ok(a->next_update))
+		return 0;
+	if (a->status == OCSP_REVOKED && (a->revoked_at <= 0 ||
+	    !time_ok(a->revoked_at) || a->reason < 0 ||
+	    a->reason > REASON_MAX || a->reason == 7))
+		return 0;
+	return 1;
+}
+
+/* Sets r's CertID serial to hex: 1 to SERIAL_HEX_LEN lowercase hex
+ * digits, leading zeros allowed; anything else is ANVIL_EINVAL. */
+static int
+serial_set(struct ocsp_responder *r, const char *hex)
+{
+	size_t	 len, i;
+
+	len = strnlen(hex, SERIAL_HEX_LEN + 1);
+	if (len == 0 || len > SERIAL_HEX_LEN)
+		return ANVIL_EINVAL;
+	for (i = 0; i < len; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') ||
+		    (hex[i] >= 'a' && hex[i] <= 'f')))
+			return ANVIL_EINVAL;
+	if (BN_hex2bn(&r->bn, hex) != (int)len ||
+	    BN_to_ASN1_INTEGER(r->bn, r->serial) == NULL)
+		return ANVIL_ENOMEM;
+	return 0;
+}
+
+int
+ocsp_responder_sign(struct ocsp_responder *r, const struct ocsp_answer *a,
+    int64_t produced_at, uint8_t **ret_der, size_t *ret_len)
 {
 	static const int	 status_of[OCSP_STATUS__MAX] = {
 		[OCSP_GOOD] = V_OCSP_CERTSTATUS_GOOD,
@@ -148,54 +281,50 @@ ocsp_response_build(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
 	};
 	OCSP_BASICRESP		*bs = NULL;
 	OCSP_RESPONSE		*resp = NULL;
-	OCSP_CERTID		*cid = NULL;
-	ASN1_INTEGER		*sn = NULL;
-	ASN1_GENERALIZEDTIME	*tu = NULL, *nu = NULL, *rt = NULL;
-	const EVP_MD		*md;
-	int			 reason, rc = ANVIL_EINVAL;
+	ASN1_GENERALIZEDTIME	*rt = NULL, *pa;
+	int			 reason, rc;
 
-	if (issuer == NULL || rcert == NULL || rkey == NULL || a == NULL ||
-	    ret_der == NULL || ret_len == NULL || a->serial == NULL)
+	if (r == NULL || a == NULL || ret_der == NULL || ret_len == NULL ||
+	    !answer_ok(a) || !time_ok(produced_at))
 		return ANVIL_EINVAL;
-	if ((unsigned int)a->status >= OCSP_STATUS__MAX ||
-	    a->this_update <= 0 || a->next_update <= a->this_update)
-		return ANVIL_EINVAL;
-	if (a->status == OCSP_REVOKED && (a->revoked_at <= 0 ||
-	    a->reason < 0 || a->reason > REASON_MAX || a->reason == 7))
-		return ANVIL_EINVAL;
-	md = signer__md(rkey);
-	if (md == NULL)
-		return ANVIL_EKEY;
-	rc = serial_from_hex(a->serial, &sn);
+	rc = serial_set(r, a->serial);
 	if (rc != 0)
 		goto out;
-
 	rc = ANVIL_ENOMEM;
-	bs = OCSP_BASICRESP_new();
-	tu = ASN1_GENERALIZEDTIME_set(NULL, (time_t)a->this_update);
-	nu = ASN1_GENERALIZEDTIME_set(NULL, (time_t)a->next_update);
-	if (bs == NULL || tu == NULL || nu == NULL)
-		goto out;
-	rc = ANVIL_ECRYPTO;
-	cid = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
-	    X509_get0_pubkey_bitstr(issuer), sn);
-	if (cid == NULL)
+	if (ASN1_GENERALIZEDTIME_set(r->tu, (time_t)a->this_update) == NULL ||
+	    ASN1_GENERALIZEDTIME_set(r->nu, (time_t)a->next_update) == NULL)
 		goto out;
 	reason = OCSP_REVOKED_STATUS_NOSTATUS;
 	if (a->status == OCSP_REVOKED) {
-		rt = ASN1_GENERALIZEDTIME_set(NULL, (time_t)a->revoked_at);
+		rt = ASN1_GENERALIZEDTIME_set(r->rt, (time_t)a->revoked_at);
 		if (rt == NULL)
 			goto out;
 		/* As in CRLs (RFC 5280 §5.3.1), unspecified is left out. */
 		if (a->reason != 0)
 			reason = a->reason;
 	}
-	if (OCSP_basic_add1_status(bs, cid, status_of[a->status], reason, rt,
-	    tu, nu) == NULL)
+	bs = OCSP_BASICRESP_new();
+	if (bs == NULL)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (OCSP_basic_add1_status(bs, r->cid, status_of[a->status], reason,
+	    rt, r->tu, r->nu) == NULL)
+		goto out;
+	/*
+	 * producedAt: the response's own (allocated with it), set in place
+	 * since OCSP_basic_sign_ctx can only set it to the current second
+	 * (OCSP_NOTIME keeps it).  The getter is const, the object is not.
+	 */
+	pa = (ASN1_GENERALIZEDTIME *)OCSP_resp_get0_produced_at(bs);
+	if (pa == NULL ||
+	    ASN1_GENERALIZEDTIME_set(pa, (time_t)produced_at) == NULL)
+		goto out;
+	if (!EVP_MD_CTX_copy_ex(r->ctx, r->sctx))
 		goto out;
 	/* The responder's certificate goes in so that a client can check
 	 * the delegation (§4.2.2.2); naming it by key hash is shorter. */
-	if (!OCSP_basic_sign(bs, rcert, rkey, md, NULL, OCSP_RESPID_KEY))
+	if (!OCSP_basic_sign_ctx(bs, r->rcert, r->ctx, NULL,
+	    OCSP_RESPID_KEY | OCSP_NOTIME))
 		goto out;
 	resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
 	if (resp == NULL)
@@ -207,11 +336,6 @@ out:
 		ERR_clear_error();
 	OCSP_RESPONSE_free(resp);
 	OCSP_BASICRESP_free(bs);
-	OCSP_CERTID_free(cid);
-	ASN1_INTEGER_free(sn);
-	ASN1_GENERALIZEDTIME_free(tu);
-	ASN1_GENERALIZEDTIME_free(nu);
-	ASN1_GENERALIZEDTIME_free(rt);
 	return rc;
 }
 

@@ -88,14 +88,37 @@ struct ocsp_answer {
 };
 
 /*
- * Builds a successful OCSPResponse (basic, RFC 6960 §4.2.1) for a, with
- * the CertID made with SHA-1 from issuer, signed by the delegated
- * responder rcert/rkey, which is included in the response and named by
- * its key hash.  Writes a new DER buffer (free()) to *ret_der.  Returns 0,
- * ANVIL_EINVAL, ANVIL_ENOMEM or ANVIL_ECRYPTO.
+ * A delegated responder made ready to sign responses about the
+ * certificates of one issuer: what every response holds but the answer
+ * (the CertID's issuer hashes, the responder's certificate) and a signing
+ * context, made once.  Used by one thread at a time (the signer that
+ * owns it, see signer_ocsp_sign).
  */
-int ocsp_response_build(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
-    const struct ocsp_answer *a, uint8_t **ret_der, size_t *ret_len);
+struct ocsp_responder;
+
+/*
+ * Prepares the responder rcert/rkey, which must match (ANVIL_EKEY
+ * otherwise, or for a key signer__md refuses), for issuer.  *ret holds a
+ * reference to rcert and to rkey until ocsp_responder_free(), none to
+ * issuer.  Returns 0, ANVIL_EINVAL, ANVIL_EKEY, ANVIL_ENOMEM or
+ * ANVIL_ECRYPTO.
+ */
+int ocsp_responder_new(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
+    struct ocsp_responder **ret);
+/* Accepts NULL. */
+void ocsp_responder_free(struct ocsp_responder *r);
+
+/*
+ * Builds a successful OCSPResponse (basic, RFC 6960 §4.2.1) for a,
+ * produced at produced_at: one SingleResponse with the CertID made with
+ * SHA-1, signed by the responder, which is included in the response and
+ * named by its key hash; no extension.  Writes a new DER buffer (free())
+ * to *ret_der, only on success.  Returns 0, ANVIL_EINVAL (a bad answer or
+ * time), ANVIL_ENOMEM or ANVIL_ECRYPTO.
+ */
+int ocsp_responder_sign(struct ocsp_responder *r,
+    const struct ocsp_answer *a, int64_t produced_at, uint8_t **ret_der,
+    size_t *ret_len);
 
 /* The unsigned OCSPResponse of an error status (5 bytes). */
 int ocsp_error_response(enum ocsp_error e, uint8_t *out, size_t outlen,

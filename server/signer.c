@@ -61,8 +61,8 @@ struct signer {
 	X509_EXTENSION	*aia;		/* OCSP and caIssuers; owned */
 	uint8_t		*inter_der;	/* DER of inter; owned */
 	size_t		 inter_der_len;
-	EVP_PKEY	*ocsp_key;	/* delegated responder; owned */
-	X509		*ocsp_cert;	/* owned */
+	struct ocsp_responder *ocsp;	/* delegated responder, prepared
+					   (signer_ocsp_sign); owned */
 };
 
 int
@@ -370,8 +370,7 @@ signer_free(struct signer *s)
 	cdp_free(s);
 	X509_EXTENSION_free(s->aia);
 	free(s->inter_der);
-	EVP_PKEY_free(s->ocsp_key);
-	X509_free(s->ocsp_cert);
+	ocsp_responder_free(s->ocsp);
 	free(s);
 }
 
@@ -1151,6 +1150,25 @@ out:
 	return rc;
 }
 
+/*
+ * Makes s sign with the responder key/x from now on: prepares it once
+ * for all its responses, then drops the one in use.  key and x stay the
+ * caller's (the prepared responder holds references).
+ */
+static int
+responder_use(struct signer *s, EVP_PKEY *key, X509 *x)
+{
+	struct ocsp_responder	*r = NULL;
+	int			 rc;
+
+	rc = ocsp_responder_new(s->inter, x, key, &r);
+	if (rc != 0)
+		return rc;
+	ocsp_responder_free(s->ocsp);
+	s->ocsp = r;
+	return 0;
+}
+
 int
 signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now)
 {
@@ -1165,14 +1183,11 @@ signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now)
 	    &x);
 	if (rc != 0)
 		rc = responder_new(s, state_dir, now, &key, &x);
-	if (rc != 0)
-		goto out;
-	EVP_PKEY_free(s->ocsp_key);
-	X509_free(s->ocsp_cert);
-	s->ocsp_key = key;
-	s->ocsp_cert = x;
-out:
+	if (rc == 0)
+		rc = responder_use(s, key, x);
 	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(x);
 	return rc;
 }
 
@@ -1187,13 +1202,11 @@ signer_ocsp_load(struct signer *s, const char *state_dir, int64_t now)
 		return ANVIL_EINVAL;
 	/* Usable now is enough: renewing is signer_ocsp_open's job. */
 	rc = responder_load(s, state_dir, now, 0, &key, &x);
-	if (rc != 0)
-		return rc;
-	EVP_PKEY_free(s->ocsp_key);
-	X509_free(s->ocsp_cert);
-	s->ocsp_key = key;
-	s->ocsp_cert = x;
-	return 0;
+	if (rc == 0)
+		rc = responder_use(s, key, x);
+	EVP_PKEY_free(key);
+	X509_free(x);
+	return rc;
 }
 
 int
@@ -1202,8 +1215,9 @@ signer_ocsp_sign(struct signer *s, const struct ocsp_answer *a,
 {
 	if (s == NULL)
 		return ANVIL_EINVAL;
-	if (s->ocsp_key == NULL)
+	if (s->ocsp == NULL)
 		return ANVIL_ENOENT;
-	return ocsp_response_build(s->inter, s->ocsp_cert, s->ocsp_key, a,
-	    ret_der, ret_len);
+	/* producedAt: when it is signed, as OCSP_basic_sign sets it. */
+	return ocsp_responder_sign(s->ocsp, a, (int64_t)time(NULL), ret_der,
+	    ret_len);
 }

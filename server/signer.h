@@ -88,7 +88,9 @@ int signer_crl_sign(struct signer *s, const struct crl_req *req,
  * state_dir (STATE_OCSP_KEY, STATE_OCSP_CERT); when they are missing,
  * do not match, were not issued by the intermediate, or end within
  * OCSP_RESPONDER_RENEW of now, issues a new key and certificate from the
- * intermediate and writes them first.  Returns 0 or a negative code.
+ * intermediate and writes them first.  Then prepares the responder for
+ * signer_ocsp_sign (ocsp_responder_new) in place of the one in use, which
+ * stays on failure.  Returns 0 or a negative code.
  */
 int signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now);
 
@@ -96,13 +98,18 @@ int signer_ocsp_open(struct signer *s, const char *state_dir, int64_t now);
  * Loads the responder like signer_ocsp_open, but never issues one: for a
  * second signer of the same state directory while another one may renew
  * (the revocation worker renews, the event loop's signer follows).  Keeps
- * the responder in use unless the files hold one usable at now.  Returns
- * 0, ANVIL_ENOENT or ANVIL_ECERT.
+ * the responder in use unless the files hold one usable at now (and it
+ * could be prepared).  Returns 0, ANVIL_ENOENT, ANVIL_ECERT, or an error
+ * of ocsp_responder_new.
  */
 int signer_ocsp_load(struct signer *s, const char *state_dir, int64_t now);
 
-/* Signs one OCSP response with the responder (see ocsp_response_build).
- * ANVIL_ENOENT before signer_ocsp_open succeeded. */
+/*
+ * Signs one OCSP response, produced now, with the prepared responder the
+ * signer owns (see ocsp_responder_sign); like the rest of the signer, by
+ * one thread at a time.  ANVIL_ENOENT before signer_ocsp_open or
+ * signer_ocsp_load succeeded.
+ */
 int signer_ocsp_sign(struct signer *s, const struct ocsp_answer *a,
     uint8_t **ret_der, size_t *ret_len);
 
