@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -821,6 +822,22 @@ configure(sqlite3 *db, int memory)
 	return exec(db, "PRAGMA foreign_keys = ON");
 }
 
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Process-wide settings, before SQLite initialises.  No memory
+ * statistics: with them every sqlite3_malloc and sqlite3_free takes one
+ * global mutex, which the loop's, the sync thread's and the revocation
+ * worker's connections then contend for; nothing here reads them (no
+ * soft or hard heap limit).  SQLITE_MISUSE, if the process initialised
+ * SQLite before, leaves the defaults: a cost, not an error.
+ */
+static void
+config_process(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 store_open(const char *path, struct store **ret)
 {
@@ -829,6 +846,7 @@ store_open(const char *path, struct store **ret)
 
 	if (path == NULL || ret == NULL)
 		return ANVIL_EINVAL;
+	(void)pthread_once(&config_once, config_process);
 	memory = strcmp(path, ":memory:") == 0;
 	if (!memory) {
 		err = create_private(path);
