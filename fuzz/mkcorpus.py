@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 # mkcorpus.py - writes the seed files of fuzz/corpus/<target>/ (the RFC
 # vectors, and real CSRs, JWS bodies and tls-alpn-01 certificates made
-# with python3-cryptography and the openssl command).
+# with python3-cryptography and the openssl command, and DNS answers).
 #
-# Run from anywhere: python3 fuzz/mkcorpus.py.  Files are overwritten, not
-# deleted, so the minimized inputs libFuzzer found (and crash-* files)
-# stay.  Keys other than the RFC example keys are new on each run.
+# Run from anywhere: python3 fuzz/mkcorpus.py [TARGET ...] (every target
+# when none is named).  Files are overwritten, not deleted, so the
+# minimized inputs libFuzzer found (and crash-* files) stay.  Keys other
+# than the RFC example keys are new on each run.
 
 import base64
 import datetime
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 from cryptography import x509
@@ -467,20 +469,205 @@ def seeds_nonce():
         bytes([3, 24]) + b'AAAAAAAAAAAAAAAAAAAAAA==' + bytes([3, 0]))
 
 
-def main():
-    p384 = ec.generate_private_key(ec.SECP384R1())
-    rsa4096 = rsa.generate_private_key(65537, 4096)
-    seeds_b64()
-    seeds_json()
-    seeds_jwk(p384, rsa4096)
-    seeds_jws(p384)
-    with tempfile.TemporaryDirectory() as tmp:
-        seeds_csr(tmp)
-    seeds_tlsalpn()
-    seeds_time()
-    seeds_config()
-    seeds_nonce()
+# DNS messages as name servers send them (RFC 1035 §4.1), built by hand:
+# header, one question, answer/authority/additional records, names
+# compressed against the names written before them (§4.1.4).
+T_A, T_NS, T_CNAME, T_SOA, T_TXT, T_AAAA, T_OPT, T_RRSIG = \
+    1, 2, 5, 6, 16, 28, 41, 46
+
+
+class DnsMsg:
+    def __init__(self, qname, qtype, rcode=0, tc=False, qid=0x5a17):
+        self.buf = bytearray()
+        self.names = {}
+        self.counts = [1, 0, 0, 0]
+        flags = 0x8180 | rcode | (0x0200 if tc else 0)
+        self.buf += qid.to_bytes(2, 'big') + flags.to_bytes(2, 'big')
+        self.buf += bytes(8)
+        self.name(qname)
+        self.buf += qtype.to_bytes(2, 'big') + (1).to_bytes(2, 'big')
+
+    def name(self, name, compress=True):
+        # Writes name at the end of the message, as a pointer to the
+        # longest suffix already written when compress.
+        labels = [l for l in name.split('.') if l]
+        for i in range(len(labels)):
+            suffix = '.'.join(labels[i:])
+            if compress and suffix in self.names:
+                self.buf += (0xc000 | self.names[suffix]).to_bytes(2, 'big')
+                return
+            if len(self.buf) < 0x3fff:
+                self.names.setdefault(suffix, len(self.buf))
+            self.buf += bytes([len(labels[i])]) + labels[i].encode()
+        self.buf += b'\x00'
+
+    def rr(self, section, owner, rtype, rdata, ttl=300, rclass=1):
+        # rdata: bytes, or a callable writing it (for names in it).
+        self.name(owner)
+        self.buf += rtype.to_bytes(2, 'big') + rclass.to_bytes(2, 'big')
+        self.buf += ttl.to_bytes(4, 'big')
+        at = len(self.buf)
+        self.buf += b'\x00\x00'
+        if callable(rdata):
+            rdata(self)
+        else:
+            self.buf += rdata
+        self.buf[at:at + 2] = (len(self.buf) - at - 2).to_bytes(2, 'big')
+        self.counts[section] += 1
+        return self
+
+    def opt(self, size=1232):
+        self.buf += b'\x00' + T_OPT.to_bytes(2, 'big') + \
+            size.to_bytes(2, 'big') + bytes(4) + b'\x00\x00'
+        self.counts[3] += 1
+        return self
+
+    def wire(self):
+        b = bytearray(self.buf)
+        for i, c in enumerate(self.counts):
+            b[4 + 2 * i:6 + 2 * i] = c.to_bytes(2, 'big')
+        return bytes(b)
+
+
+def dns_name(target):
+    return lambda m: m.name(target)
+
+
+def dns_txt(*strings):
+    return b''.join(bytes([len(s)]) + s for s in strings)
+
+
+def dns_soa(m):
+    m.name('ns1.example.org')
+    m.name('hostmaster.example.org')
+    m.buf += (2025010101).to_bytes(4, 'big') + (7200).to_bytes(4, 'big') + \
+        (3600).to_bytes(4, 'big') + (1209600).to_bytes(4, 'big') + \
+        (300).to_bytes(4, 'big')
+
+
+def seeds_dns_answer():
+    AN, NS, AR = 1, 2, 3
+    v4 = bytes([192, 0, 2, 10])
+    v6 = bytes.fromhex('20010db8000000000000000000000010')
+    put('dns_answer', 'a', DnsMsg('www.example.org', T_A)
+        .rr(AN, 'www.example.org', T_A, v4)
+        .rr(AN, 'www.example.org', T_A, bytes([192, 0, 2, 11]))
+        .opt().wire())
+    put('dns_answer', 'aaaa', DnsMsg('www.example.org', T_AAAA)
+        .rr(AN, 'www.example.org', T_AAAA, v6)
+        .rr(NS, 'example.org', T_NS, dns_name('ns1.example.org'))
+        .rr(AR, 'ns1.example.org', T_A, bytes([192, 0, 2, 53]))
+        .rr(AR, 'ns1.example.org', T_AAAA, v6).opt().wire())
+    # dns-01: several records, one value split in two strings, one empty
+    # string, and a 255-byte string.
+    digest = b'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0'
+    put('dns_answer', 'txt-several', DnsMsg(
+        '_acme-challenge.example.org', T_TXT)
+        .rr(AN, '_acme-challenge.example.org', T_TXT, dns_txt(digest))
+        .rr(AN, '_acme-challenge.example.org', T_TXT,
+            dns_txt(digest[:20], digest[20:]))
+        .rr(AN, '_acme-challenge.example.org', T_TXT,
+            dns_txt(b'', b'v=spf1 -all', b'x' * 255))
+        .opt().wire())
+    # A CNAME chain across zones, the targets compressed against the
+    # question and each other; the case of a name changes on the way
+    # (0x20 mixing).
+    put('dns_answer', 'cname-chain-a', DnsMsg('WwW.ExAmPlE.oRg', T_A)
+        .rr(AN, 'www.example.org', T_CNAME, dns_name('cdn.example.net'))
+        .rr(AN, 'cdn.example.net', T_CNAME,
+            dns_name('edge.cdn.example.net'))
+        .rr(AN, 'EDGE.cdn.example.net', T_A, v4)
+        .rr(AN, 'edge.cdn.example.net', T_RRSIG, bytes(18) + b'\x00' +
+            bytes(64))
+        .opt().wire())
+    put('dns_answer', 'cname-chain-txt', DnsMsg(
+        '_acme-challenge.example.org', T_TXT)
+        .rr(AN, '_acme-challenge.example.org', T_CNAME,
+            dns_name('_acme-challenge.validation.example.net'))
+        .rr(AN, '_acme-challenge.validation.example.net', T_TXT,
+            dns_txt(digest)).wire())
+    put('dns_answer', 'cname-chain-aaaa', DnsMsg('www.example.org', T_AAAA)
+        .rr(AN, 'www.example.org', T_CNAME, dns_name('a.example.org'))
+        .rr(AN, 'a.example.org', T_CNAME, dns_name('b.example.org'))
+        .rr(AN, 'b.example.org', T_AAAA, v6).wire())
+    put('dns_answer', 'cname-loop', DnsMsg('a.example.org', T_A)
+        .rr(AN, 'a.example.org', T_CNAME, dns_name('b.example.org'))
+        .rr(AN, 'b.example.org', T_CNAME, dns_name('a.example.org'))
+        .wire())
+    put('dns_answer', 'nxdomain', DnsMsg('nope.example.org', T_A, rcode=3)
+        .rr(NS, 'example.org', T_SOA, dns_soa).opt().wire())
+    put('dns_answer', 'nodata', DnsMsg('www.example.org', T_AAAA)
+        .rr(NS, 'example.org', T_SOA, dns_soa).wire())
+    put('dns_answer', 'servfail', DnsMsg('www.example.org', T_A, rcode=2)
+        .opt().wire())
+    put('dns_answer', 'truncated-tc', DnsMsg(
+        '_acme-challenge.example.org', T_TXT, tc=True).wire())
+    # Cut in the middle of its second record, as a broken middlebox does.
+    cut = DnsMsg('www.example.org', T_A) \
+        .rr(AN, 'www.example.org', T_A, v4) \
+        .rr(AN, 'www.example.org', T_A, bytes([192, 0, 2, 11])).wire()
+    put('dns_answer', 'truncated-cut', cut[:-6])
+    # Uncompressed names, another class, another name's records mixed in.
+    m = DnsMsg('www.example.org', T_A)
+    m.name('www.example.org', compress=False)
+    m.buf += T_A.to_bytes(2, 'big') + (3).to_bytes(2, 'big') + \
+        (60).to_bytes(4, 'big') + (4).to_bytes(2, 'big') + bytes(4)
+    m.counts[1] += 1
+    put('dns_answer', 'mixed', m
+        .rr(AN, 'other.example.org', T_A, bytes([198, 51, 100, 1]))
+        .rr(AN, 'www.example.org', T_A, v4).wire())
+    # An owner pointing at itself after a good record (a loop ldns stops
+    # by counting pointers).
+    m = DnsMsg('www.example.org', T_A).rr(AN, 'www.example.org', T_A, v4)
+    m.buf += (0xc000 | len(m.buf)).to_bytes(2, 'big') + \
+        T_A.to_bytes(2, 'big') + (1).to_bytes(2, 'big') + bytes(4) + \
+        (4).to_bytes(2, 'big') + bytes([192, 0, 2, 12])
+    m.counts[1] += 1
+    put('dns_answer', 'pointer-loop', m.wire())
+    # A large TXT answer, as over TCP: 16 strings of 255 bytes.
+    put('dns_answer', 'txt-large', DnsMsg(
+        '_acme-challenge.example.org', T_TXT)
+        .rr(AN, '_acme-challenge.example.org', T_TXT,
+            dns_txt(*[bytes([0x41 + i]) * 255 for i in range(16)]))
+        .wire())
+    # The longest name (255 bytes in wire form).
+    long_name = '.'.join(['a' * 63] * 3 + ['b' * 61])
+    put('dns_answer', 'long-name', DnsMsg(long_name, T_A)
+        .rr(AN, long_name, T_A, v4).wire())
+
+
+def main(targets):
+    # A target's seeds only, when named: the others (with keys new on
+    # each run) stay as they are.
+    def want(t):
+        return not targets or t in targets
+
+    if want('jwk') or want('jws'):
+        p384 = ec.generate_private_key(ec.SECP384R1())
+    if want('jwk'):
+        rsa4096 = rsa.generate_private_key(65537, 4096)
+    if want('b64url_decode'):
+        seeds_b64()
+    if want('json_parse'):
+        seeds_json()
+    if want('jwk'):
+        seeds_jwk(p384, rsa4096)
+    if want('jws'):
+        seeds_jws(p384)
+    if want('csr'):
+        with tempfile.TemporaryDirectory() as tmp:
+            seeds_csr(tmp)
+    if want('tlsalpn'):
+        seeds_tlsalpn()
+    if want('time_parse'):
+        seeds_time()
+    if want('config'):
+        seeds_config()
+    if want('nonce'):
+        seeds_nonce()
+    if want('dns_answer'):
+        seeds_dns_answer()
 
 
 if __name__ == '__main__':
-    main()
+    main(sys.argv[1:])
