@@ -145,35 +145,38 @@ static int
 ocsp_make(struct store *st, struct signer *sg, int64_t lifetime,
     const char *serial, int64_t now, struct signed_obj *ret)
 {
-	struct cert		 c;
 	struct ocsp_answer	 a;
 	struct signed_obj	 o;
-	int			 rc;
+	int64_t			 revoked_at;
+	int			 reason, rc;
 
-	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
-	rc = store_cert_get(st, serial, &c);
+	/* The serial matched the store's exactly: it is the stored one. */
+	rc = store_cert_status(st, serial, &revoked_at, &reason);
 	if (rc != 0)
 		goto out;
+	if (strlen(serial) >= sizeof(o.serial)) {
+		rc = ANVIL_EINVAL;
+		goto out;
+	}
 	memset(&a, 0, sizeof(a));
-	a.serial = c.serial;
-	a.status = c.revoked_at != 0 ? OCSP_REVOKED : OCSP_GOOD;
-	a.revoked_at = c.revoked_at;
-	a.reason = c.reason;
+	a.serial = serial;
+	a.status = revoked_at != 0 ? OCSP_REVOKED : OCSP_GOOD;
+	a.revoked_at = revoked_at;
+	a.reason = reason;
 	a.this_update = now;
 	a.next_update = now + lifetime;
 	rc = signer_ocsp_sign(sg, &a, &o.der, &o.der_len);
 	if (rc != 0)
 		goto out;
 	o.shard = -1;
-	snprintf(o.serial, sizeof(o.serial), "%s", c.serial);
+	snprintf(o.serial, sizeof(o.serial), "%s", serial);
 	o.this_update = a.this_update;
 	o.next_update = a.next_update;
 	*ret = o;
 	memset(&o, 0, sizeof(o));
 out:
 	signed_obj_clear(&o);
-	cert_clear(&c);
 	return rc;
 }
 

@@ -143,6 +143,11 @@ int store_order_ids_by_authz(struct store *s, const char *authz_id,
 /* Certificates, by serial (hex). */
 int store_cert_insert(struct store *s, const struct cert *c);
 int store_cert_get(struct store *s, const char *serial, struct cert *ret);
+/* What an OCSP response says of serial: *revoked_at (0 when not revoked)
+ * and *reason (0 when none), set only on success.  ANVIL_ENOENT when no
+ * certificate has that serial. */
+int store_cert_status(struct store *s, const char *serial,
+    int64_t *revoked_at, int *reason);
 /* Marks serial revoked at `when` with reason.  ANVIL_EEXIST when it is
  * revoked already (nothing changes then). */
 int store_cert_revoke(struct store *s, const char *serial, int reason,

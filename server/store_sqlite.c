@@ -66,6 +66,7 @@ enum st {
 	ST_ORDER_BY_AUTHZ,
 	ST_CERT_INSERT,
 	ST_CERT_GET,
+	ST_CERT_STATUS,
 	ST_CERT_REVOKE,
 	ST_CERT_EXISTS,
 	ST_CERT_INVALIDITY,
@@ -163,6 +164,9 @@ static const char *const st_sql[ST__MAX] = {
 	[ST_CERT_GET] = "SELECT serial, acct_id, order_id, der, names,"
 	    " spki_hash, not_before, not_after, revoked_at, reason, shard,"
 	    " invalidity FROM certs WHERE serial = ?1",
+	/* What an OCSP response says, without the row's DER and names. */
+	[ST_CERT_STATUS] = "SELECT revoked_at, reason FROM certs"
+	    " WHERE serial = ?1",
 	[ST_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?2, reason = ?3"
 	    " WHERE serial = ?1 AND revoked_at IS NULL",
 	[ST_CERT_EXISTS] = "SELECT 1 FROM certs WHERE serial = ?1",
@@ -1948,6 +1952,38 @@ out:
 	done(st);
 	if (err != 0)
 		cert_clear(ret);
+	return err;
+}
+
+int
+store_cert_status(struct store *s, const char *serial, int64_t *revoked_at,
+    int *reason)
+{
+	sqlite3_stmt	*st = s->st[ST_CERT_STATUS];
+	struct binder	 b = { st, SQLITE_OK };
+	struct reader	 r = { st, 0 };
+	int64_t		 at, why;
+	int		 rc, err = ANVIL_EDB;
+
+	if (serial == NULL || revoked_at == NULL || reason == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, serial);
+	if (b.rc != SQLITE_OK)
+		goto out;
+	rc = step_row(st);
+	if (rc <= 0) {
+		err = rc == 0 ? ANVIL_ENOENT : rc;
+		goto out;
+	}
+	at = r_int(&r, 0, 1);
+	why = r_int(&r, 1, 1);
+	if (r.err != 0)
+		goto out;
+	*revoked_at = at;
+	*reason = (int)why;
+	err = 0;
+out:
+	done(st);
 	return err;
 }
 

@@ -1133,6 +1133,8 @@ test_cert(void **state)
 {
 	struct fx	*f = *state;
 	struct cert	 c, d, got;
+	int64_t		 at;
+	int		 why;
 
 	insert_base(f->s);
 	mk_cert(&c, "00a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3", "acct-1",
@@ -1152,6 +1154,22 @@ test_cert(void **state)
 	cert_eq(&got, &c);
 	assert_int_equal(got.revoked_at, 0);
 	cert_clear(&got);
+	/* The status alone: not revoked; unknown; untouched on failure. */
+	at = -1;
+	why = -1;
+	assert_int_equal(store_cert_status(f->s, c.serial, &at, &why), 0);
+	assert_int_equal(at, 0);
+	assert_int_equal(why, 0);
+	at = -1;
+	why = -1;
+	assert_int_equal(store_cert_status(f->s, "0101", &at, &why),
+	    ANVIL_ENOENT);
+	assert_int_equal(at, -1);
+	assert_int_equal(why, -1);
+	assert_int_equal(store_cert_status(f->s, NULL, &at, &why),
+	    ANVIL_EINVAL);
+	assert_int_equal(store_cert_status(f->s, c.serial, NULL, &why),
+	    ANVIL_EINVAL);
 
 	assert_int_equal(store_cert_revoke(f->s, "0101", 1, 1700001000),
 	    ANVIL_ENOENT);
@@ -1161,6 +1179,9 @@ test_cert(void **state)
 	assert_int_equal(store_cert_get(f->s, c.serial, &got), 0);
 	cert_eq(&got, &c);
 	cert_clear(&got);
+	assert_int_equal(store_cert_status(f->s, c.serial, &at, &why), 0);
+	assert_int_equal(at, 1700001000);
+	assert_int_equal(why, 4);
 	/* The second revocation changes nothing. */
 	assert_int_equal(store_cert_revoke(f->s, c.serial, 1, 1700002000),
 	    ANVIL_EEXIST);
