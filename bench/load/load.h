@@ -6,6 +6,7 @@
  * complete issuances one after the other (flow.c); the http-01 answers
  * of every worker come from one small server in the same loop
  * (responder.c); timings and errors are gathered and printed by stats.c;
+ * the CPU time of processes and of the machine comes from /proc (proc.c);
  * main.c parses the options, prepares keys and connections and runs.
  */
 #ifndef ANVIL_LOAD_H
@@ -116,6 +117,16 @@ struct stats {
 	uint64_t	 polls;		/* authz and order polls */
 };
 
+#define LOAD_MAX_WATCH	8	/* --watch-pid options */
+#define LOAD_MAX_COMM	32	/* a process name; the kernel's have 15 */
+
+/* A --watch-pid process over the timed phase. */
+struct watched {
+	long		 pid;
+	char		 comm[LOAD_MAX_COMM];	/* "" if unknown */
+	double		 cpu_s;		/* timed phase; -1 if unknown */
+};
+
 struct report {
 	unsigned	 concurrency;
 	uint64_t	 issuances;
@@ -125,6 +136,11 @@ struct report {
 	long		 maxrss_kb;	/* driver */
 	double		 server_cpu_s;	/* timed phase; -1 if unknown */
 	long		 server_hwm_kb;	/* VmHWM at the end; -1 if unknown */
+	const struct watched *watched;	/* borrowed; n_watched of them */
+	size_t		 n_watched;
+	unsigned	 machine_cpus;	/* in /proc/stat; 0 if unknown */
+	double		 machine_busy_pct;	/* all CPUs, timed phase */
+	double		 machine_busy_s;	/* CPU seconds, timed phase */
 	const char	*directory;
 };
 
@@ -136,6 +152,59 @@ void	stats_print_text(struct stats *st, const struct report *r, FILE *f);
 int	stats_print_json(struct stats *st, const struct report *r, FILE *f)
 	    ANVIL_MUSTCHECK;
 void	stats_done(struct stats *st);
+
+/* ------------------------------------------------------------------ */
+/* proc.c: CPU time of processes and of the machine, from /proc */
+
+/* One reading of /proc/PID/stat. */
+struct pidstat {
+	char			 comm[LOAD_MAX_COMM];	/* printable ASCII */
+	unsigned long long	 cpu_ticks;	/* utime + stime */
+	unsigned long long	 start_ticks;	/* starttime: the process's
+						 * identity with its pid */
+};
+
+/* One reading of /proc/stat, in clock ticks. */
+struct cpustat {
+	unsigned long long	 total;	/* user .. steal, all CPUs */
+	unsigned long long	 idle;	/* idle + iowait, all CPUs */
+	unsigned		 ncpu;	/* cpuN lines */
+};
+
+/*
+ * Parses the text of a /proc/PID/stat (len bytes, need not be
+ * NUL-terminated) into *ret.  Returns 0 or ANVIL_EINVAL.
+ */
+int	proc_pid_parse(const char *text, size_t len, struct pidstat *ret)
+	    ANVIL_MUSTCHECK;
+/* Reads /proc/PID/stat.  Returns 0, ANVIL_ENOENT (no such process),
+ * ANVIL_EINVAL, ANVIL_EIO. */
+int	proc_pid_read(long pid, struct pidstat *ret) ANVIL_MUSTCHECK;
+/* CPU seconds of a process from reading a to reading b; -1 if they are
+ * not of the same process (start times differ). */
+double	pidstat_cpu_s(const struct pidstat *a, const struct pidstat *b);
+/* CPU seconds (user + system) used so far by process pid; -1 if
+ * unreadable. */
+double	proc_cpu_s(long pid);
+/* Peak resident set (VmHWM) of process pid in KB; -1 if unreadable. */
+long	proc_hwm_kb(long pid);
+
+/*
+ * Parses the text of /proc/stat (len bytes): the "cpu" line, the count
+ * of "cpuN" lines after it.  Returns 0 or ANVIL_EINVAL (no "cpu" line,
+ * no "cpuN" line, a text cut inside them).
+ */
+int	proc_stat_parse(const char *text, size_t len, struct cpustat *ret)
+	    ANVIL_MUSTCHECK;
+/* Reads /proc/stat.  Returns 0 or an ANVIL_E* code. */
+int	proc_stat_read(struct cpustat *ret) ANVIL_MUSTCHECK;
+/* The busy share of all CPUs between readings a and b, 100 * (1 -
+ * (idle + iowait) / total), as a percentage; -1 if nothing was counted
+ * or the counters went back. */
+double	cpustat_busy_pct(const struct cpustat *a, const struct cpustat *b);
+/* CPU seconds the machine was busy between a and b (all CPUs); -1 as
+ * cpustat_busy_pct. */
+double	cpustat_busy_s(const struct cpustat *a, const struct cpustat *b);
 
 /* ------------------------------------------------------------------ */
 /* sign.c: digests, signatures and JWS with OpenSSL objects made once */

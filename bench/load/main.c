@@ -13,6 +13,11 @@
  *     started or --seconds have passed; flows in flight then finish.
  * A run where nothing progresses for --stall-seconds is stopped and its
  * unfinished flows are counted as "stall" errors.
+ *
+ * The account of the machine over the timed phase: the CPU time of the
+ * driver (getrusage), of --server-pid and of every --watch-pid (from
+ * /proc/PID/stat), and the busy share of all CPUs (/proc/stat), each read
+ * at the start and at the end of the timed phase only.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -33,6 +38,12 @@ struct run {
 	struct rusage	 ru0;		/* at the start of the timed phase */
 	long		 server_pid;	/* --server-pid, 0 if none */
 	double		 server_cpu0;	/* its CPU seconds at the start */
+	long		 watch_pid[LOAD_MAX_WATCH];	/* --watch-pid */
+	struct pidstat	 watch0[LOAD_MAX_WATCH];	/* at the start */
+	int		 watch0_ok[LOAD_MAX_WATCH];	/* watch0 was read */
+	size_t		 n_watch;
+	struct cpustat	 cpu0;		/* /proc/stat at the start */
+	int		 cpu0_ok;
 	struct event	*tick;		/* progress watchdog, every second */
 	struct event	*sigint;
 	uint64_t	 last_progress;	/* issued + errors at the last tick */
@@ -53,53 +64,6 @@ now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/*
- * CPU seconds (user + system) used so far by process pid, from
- * /proc/PID/stat fields 14 and 15 (proc(5)); -1 if unreadable.
- */
-static double
-proc_cpu_s(long pid)
-{
-	char			 path[64], buf[1024], *p;
-	unsigned long long	 ut, st;
-	FILE			*f;
-	size_t			 n;
-	long			 hz = sysconf(_SC_CLK_TCK);
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces: count fields after its ')'. */
-	p = strrchr(buf, ')');
-	if (p == NULL || hz <= 0 || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d "
-	    "%*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)hz;
-}
-
-/* Peak resident set (VmHWM) of process pid in KB; -1 if unreadable. */
-static long
-proc_hwm_kb(long pid)
-{
-	char	 path[64], line[256];
-	FILE	*f;
-	long	 kb = -1;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static void
 usage(FILE *f)
 {
@@ -111,8 +75,64 @@ usage(FILE *f)
 	    "[--max-poll-wait MS]\n"
 	    "                  [--key-pool N] [--max-errors N] "
 	    "[--server-pid PID]\n"
-	    "                  [--stall-seconds S]\n"
+	    "                  [--watch-pid PID]... [--stall-seconds S]\n"
 	    "                  [--json] [--verbose]\n");
+}
+
+/*
+ * Reads the watched processes and /proc/stat at the start of the timed
+ * phase.  A process that is not there is said once, on stderr.
+ */
+static void
+watch_start(void)
+{
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < run.n_watch; i++) {
+		rc = proc_pid_read(run.watch_pid[i], &run.watch0[i]);
+		run.watch0_ok[i] = rc == 0;
+		if (rc != 0)
+			fprintf(stderr, "anvil-load: --watch-pid %ld: %s\n",
+			    run.watch_pid[i], rc == ANVIL_ENOENT ?
+			    "no such process" : anvil_strerror(rc));
+	}
+	run.cpu0_ok = proc_stat_read(&run.cpu0) == 0;
+}
+
+/*
+ * Reads them again at the end and writes the figures of the timed phase
+ * into r: w (n_watch entries) is r's watched array.  A process gone, or
+ * replaced by another under its pid, has cpu_s -1.
+ */
+static void
+watch_end(struct report *r, struct watched *w)
+{
+	struct pidstat	 ps;
+	struct cpustat	 cs;
+	size_t		 i;
+
+	for (i = 0; i < run.n_watch; i++) {
+		w[i].pid = run.watch_pid[i];
+		w[i].comm[0] = '\0';
+		w[i].cpu_s = -1;
+		if (!run.watch0_ok[i])
+			continue;
+		memcpy(w[i].comm, run.watch0[i].comm, sizeof(w[i].comm));
+		if (proc_pid_read(run.watch_pid[i], &ps) == 0)
+			w[i].cpu_s = pidstat_cpu_s(&run.watch0[i], &ps);
+	}
+	r->watched = w;
+	r->n_watched = run.n_watch;
+	r->machine_cpus = 0;
+	r->machine_busy_pct = -1;
+	r->machine_busy_s = -1;
+	if (run.cpu0_ok && proc_stat_read(&cs) == 0) {
+		r->machine_busy_pct = cpustat_busy_pct(&run.cpu0, &cs);
+		r->machine_busy_s = cpustat_busy_s(&run.cpu0, &cs);
+		if (r->machine_busy_pct >= 0)
+			r->machine_cpus = cs.ncpu;
+	}
 }
 
 void
@@ -131,6 +151,7 @@ bench_worker_ready(struct bench *b, struct worker *w, int ok)
 	}
 	/* Everyone is ready: the timed phase starts now. */
 	b->running = 1;
+	watch_start();
 	b->t_start = now_mono();
 	(void)getrusage(RUSAGE_SELF, &run.ru0);
 	if (run.server_pid > 0)
@@ -292,6 +313,7 @@ main(int argc, char **argv)
 		{ "key-pool", required_argument, NULL, 'k' },
 		{ "max-errors", required_argument, NULL, 'e' },
 		{ "server-pid", required_argument, NULL, 'X' },
+		{ "watch-pid", required_argument, NULL, 'w' },
 		{ "stall-seconds", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -301,6 +323,7 @@ main(int argc, char **argv)
 	struct bench		*b = &run.b;
 	struct responder	*resp = NULL;
 	struct report		 rep;
+	struct watched		 watched[LOAD_MAX_WATCH];
 	struct rusage		 ru1;
 	struct timeval		 one = { 1, 0 };
 	const char		*ca_bundle = NULL;
@@ -368,6 +391,12 @@ main(int argc, char **argv)
 			if (num(optarg, 1UL << 30, &v) != 0)
 				goto bad;
 			run.server_pid = (long)v;
+			break;
+		case 'w':
+			if (num(optarg, 1UL << 30, &v) != 0 ||
+			    run.n_watch == LOAD_MAX_WATCH)
+				goto bad;
+			run.watch_pid[run.n_watch++] = (long)v;
 			break;
 		default:
 			goto bad;
@@ -469,6 +498,7 @@ main(int argc, char **argv)
 			rep.server_cpu_s = t0 - run.server_cpu0;
 		rep.server_hwm_kb = proc_hwm_kb(run.server_pid);
 	}
+	watch_end(&rep, watched);
 	if (json) {
 		if (stats_print_json(&b->stats, &rep, stdout) != 0)
 			goto out;

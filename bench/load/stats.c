@@ -119,6 +119,55 @@ cpu_ms_per(const struct report *r)
 	    (double)r->issuances : NAN;
 }
 
+/* Milliseconds per issuance of cpu_s seconds; NAN if cpu_s is unknown
+ * (negative) or nothing was issued. */
+static double
+ms_per(const struct report *r, double cpu_s)
+{
+	return cpu_s >= 0 && r->issuances > 0 ? cpu_s * 1000.0 /
+	    (double)r->issuances : NAN;
+}
+
+/* The machine's lines of the text report: watched processes, busy share
+ * and what no measured process accounts for. */
+static void
+print_machine(const struct report *r, FILE *f)
+{
+	const struct watched	*w;
+	double			 rest;
+	size_t			 i;
+
+	for (i = 0; i < r->n_watched; i++) {
+		w = &r->watched[i];
+		if (w->cpu_s >= 0)
+			fprintf(f, "watched %s (pid %ld) CPU: %.3f ms per "
+			    "issuance\n", w->comm, w->pid, ms_per(r, w->cpu_s));
+		else
+			fprintf(f, "watched %s (pid %ld) CPU: unknown (%s)\n",
+			    w->comm[0] != '\0' ? w->comm : "-", w->pid,
+			    w->comm[0] != '\0' ? "gone during the run" :
+			    "not there at the start");
+	}
+	if (r->machine_cpus == 0) {
+		fprintf(f, "machine: busy share unknown\n");
+		return;
+	}
+	fprintf(f, "machine: %u CPUs %.1f %% busy, %.3f ms CPU per issuance",
+	    r->machine_cpus, r->machine_busy_pct, ms_per(r,
+	    r->machine_busy_s));
+	/* What the driver, the server and the watched did not use. */
+	rest = r->machine_busy_s - r->cpu_user_s - r->cpu_sys_s;
+	if (r->server_cpu_s >= 0)
+		rest -= r->server_cpu_s;
+	for (i = 0; i < r->n_watched; i++)
+		if (r->watched[i].cpu_s >= 0)
+			rest -= r->watched[i].cpu_s;
+	if (r->issuances > 0)
+		fprintf(f, " (%.3f of them not by the processes above)",
+		    rest * 1000.0 / (double)r->issuances);
+	fprintf(f, "\n");
+}
+
 void
 stats_print_text(struct stats *st, const struct report *r, FILE *f)
 {
@@ -159,6 +208,7 @@ stats_print_text(struct stats *st, const struct report *r, FILE *f)
 		fprintf(f, "server CPU: %.3f ms per issuance; server peak RSS "
 		    "%ld KB\n", r->issuances > 0 ? r->server_cpu_s * 1000.0 /
 		    (double)r->issuances : NAN, r->server_hwm_kb);
+	print_machine(r, f);
 }
 
 /* Sets key to a number, or to null when x is not finite. */
@@ -167,6 +217,41 @@ set_num(json_t *o, const char *key, double x)
 {
 	return json_object_set_new(o, key, isfinite(x) ? json_real(x) :
 	    json_null());
+}
+
+/* Adds to root "watched" (one object per --watch-pid), "machine_cpus",
+ * "machine_busy_pct" and "machine_cpu_ms_per_issuance", null when
+ * unknown.  Returns 0 or ANVIL_ENOMEM. */
+static int
+json_machine(json_t *root, const struct report *r)
+{
+	const struct watched	*w;
+	json_t			*arr, *one;
+	size_t			 i;
+
+	arr = json_array();
+	if (arr == NULL || json_object_set_new(root, "watched", arr) != 0)
+		return ANVIL_ENOMEM;
+	for (i = 0; i < r->n_watched; i++) {
+		w = &r->watched[i];
+		one = json_object();
+		if (one == NULL || json_array_append_new(arr, one) != 0 ||
+		    json_object_set_new(one, "pid",
+		    json_integer(w->pid)) != 0 ||
+		    json_object_set_new(one, "comm", w->comm[0] != '\0' ?
+		    json_string(w->comm) : json_null()) != 0 ||
+		    set_num(one, "cpu_ms_per_issuance", ms_per(r, w->cpu_s))
+		    != 0)
+			return ANVIL_ENOMEM;
+	}
+	if (json_object_set_new(root, "machine_cpus", r->machine_cpus > 0 ?
+	    json_integer(r->machine_cpus) : json_null()) != 0 ||
+	    set_num(root, "machine_busy_pct", r->machine_cpus > 0 ?
+	    r->machine_busy_pct : NAN) != 0 ||
+	    set_num(root, "machine_cpu_ms_per_issuance", r->machine_cpus > 0 ?
+	    ms_per(r, r->machine_busy_s) : NAN) != 0)
+		return ANVIL_ENOMEM;
+	return 0;
 }
 
 int
@@ -210,7 +295,7 @@ stats_print_json(struct stats *st, const struct report *r, FILE *f)
 	    (r->server_hwm_kb >= 0 ? json_object_set_new(root,
 	    "server_peak_rss_kb", json_integer(r->server_hwm_kb)) :
 	    json_object_set_new(root, "server_peak_rss_kb", json_null()))
-	    != 0)
+	    != 0 || json_machine(root, r) != 0)
 		goto out;
 	for (s = 0; s < STEP__MAX; s++) {
 		v = &st->step[s];

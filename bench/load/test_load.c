@@ -4,13 +4,19 @@
  * signed by another key, or shown with another issuer; the CSR must be
  * one OpenSSL reads and verifies, with the name as CN and dNSName; the
  * JWS must be one libanvil parses and verifies with the account's JWK.
+ * The account of the machine (proc.c, stats.c): /proc/stat and
+ * /proc/PID/stat texts are read right or refused, a process that is gone
+ * or replaced gives no figure, the JSON report has its fields.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/pem.h>
@@ -316,6 +322,282 @@ test_jws(void **state)
 	load_crypto_done();
 }
 
+/* A string literal and its length. */
+#define TEXT(s)	(s), sizeof(s) - 1
+
+/* A /proc/stat of two CPUs; guest and guest_nice (100, 7) are in user
+ * and nice already. */
+static const char stat_a[] =
+    "cpu  1000 20 300 5000 80 10 5 2 100 7\n"
+    "cpu0 500 10 150 2500 40 5 3 1 50 3\n"
+    "cpu1 500 10 150 2500 40 5 2 1 50 4\n"
+    "intr 123456 1 2 3\n"
+    "ctxt 987654\n"
+    "cpu_fake 1 2 3\n";
+static const char stat_b[] =
+    "cpu  1600 20 500 5200 80 10 5 2 100 7\n"
+    "cpu0 800 10 250 2600 40 5 3 1 50 3\n"
+    "cpu1 800 10 250 2600 40 5 2 1 50 4\n"
+    "intr 123457 1 2 3\n";
+
+static void
+test_proc_stat(void **state)
+{
+	struct cpustat	 a, b, c;
+	double		 pct;
+
+	(void)state;
+	assert_int_equal(proc_stat_parse(stat_a, strlen(stat_a), &a), 0);
+	assert_int_equal(a.ncpu, 2);
+	assert_int_equal(a.total, 1000 + 20 + 300 + 5000 + 80 + 10 + 5 + 2);
+	assert_int_equal(a.idle, 5000 + 80);
+	assert_int_equal(proc_stat_parse(stat_b, strlen(stat_b), &b), 0);
+	/* 1000 ticks, of which 200 idle: 80 % busy. */
+	pct = cpustat_busy_pct(&a, &b);
+	assert_true(pct > 79.999 && pct < 80.001);
+	assert_true(cpustat_busy_s(&a, &b) > 0);
+	/* Nothing counted, counters gone back: unknown. */
+	assert_true(cpustat_busy_pct(&a, &a) < 0);
+	assert_true(cpustat_busy_pct(&b, &a) < 0);
+	assert_true(cpustat_busy_s(&b, &a) < 0);
+	c = b;
+	c.idle = a.idle - 1;
+	assert_true(cpustat_busy_pct(&a, &c) < 0);
+
+	/* Old kernels: four fields only. */
+	assert_int_equal(proc_stat_parse(TEXT("cpu 1 2 3 4\ncpu0 1 2 3 4\n"),
+	    &c), 0);
+	assert_int_equal(c.total, 10);
+	assert_int_equal(c.idle, 4);
+	assert_int_equal(c.ncpu, 1);
+	/* Only the first len bytes count (cut inside cpu0: refused). */
+	assert_int_equal(proc_stat_parse(stat_a, 60, &c), ANVIL_EINVAL);
+	/* Cut after cpu0: one CPU. */
+	assert_int_equal(proc_stat_parse(stat_a, 73, &c), 0);
+	assert_int_equal(c.ncpu, 1);
+	/* Refused: empty, no "cpu" line, a cpuN line first, no cpuN line,
+	 * two "cpu" lines, not numbers, a number too large, too few. */
+	assert_int_equal(proc_stat_parse(TEXT(""), &c), ANVIL_EINVAL);
+	assert_int_equal(proc_stat_parse(TEXT("intr 1\n"), &c), ANVIL_EINVAL);
+	assert_int_equal(proc_stat_parse(TEXT("cpu0 1 2 3 4\ncpu 1 2 3 4\n"),
+	    &c), ANVIL_EINVAL);
+	assert_int_equal(proc_stat_parse(TEXT("cpu 1 2 3 4\nintr 1\n"), &c),
+	    ANVIL_EINVAL);
+	assert_int_equal(proc_stat_parse(TEXT("cpu 1 2 3 4\ncpu 1 2 3 4\n"
+	    "cpu0 1 2 3 4\n"), &c), ANVIL_EINVAL);
+	assert_int_equal(proc_stat_parse(TEXT("cpu 1 x 3 4\ncpu0 1 2 3 4\n"),
+	    &c), ANVIL_EINVAL);
+	assert_int_equal(proc_stat_parse(TEXT("cpu 1 -2 3 4\ncpu0 1 2 3 4\n"),
+	    &c), ANVIL_EINVAL);
+	assert_int_equal(proc_stat_parse(TEXT("cpu 99999999999999999999 2 3 4\n"
+	    "cpu0 1\n"), &c), ANVIL_EINVAL);
+	assert_int_equal(proc_stat_parse(TEXT("cpu 1 2 3\ncpu0 1 2 3\n"), &c),
+	    ANVIL_EINVAL);
+
+	/* This machine's. */
+	assert_int_equal(proc_stat_read(&a), 0);
+	assert_true(a.ncpu >= 1);
+	assert_int_equal(a.ncpu, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static void
+test_proc_pid(void **state)
+{
+	static const char	 text[] = "4242 (a) b\x01(c) d) S 1 4242 "
+	    "4242 0 -1 4194560 1234 0 5 0 250 75 0 0 20 0 9 0 778899 "
+	    "12345678 900 "
+	    "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+	static const char	 longname[] = "1 (0123456789012345678901234567"
+	    "890123456789) S 1 1 1 0 -1 0 0 0 0 0 7 8 0 0 20 0 1 0 99 0 0\n";
+	struct pidstat		 a, b;
+	pid_t			 child;
+	int			 st;
+
+	(void)state;
+	/* comm holds spaces, parentheses and a control byte. */
+	assert_int_equal(proc_pid_parse(text, strlen(text), &a), 0);
+	assert_string_equal(a.comm, "a) b?(c) d");
+	assert_int_equal(a.cpu_ticks, 250 + 75);
+	assert_int_equal(a.start_ticks, 778899);
+	assert_int_equal(proc_pid_parse(longname, strlen(longname), &b), 0);
+	assert_int_equal(strlen(b.comm), LOAD_MAX_COMM - 1);
+	assert_int_equal(b.cpu_ticks, 15);
+	assert_int_equal(b.start_ticks, 99);
+	/* Same process, later: its CPU; another start time: unknown. */
+	b = a;
+	b.cpu_ticks += sysconf(_SC_CLK_TCK);
+	assert_true(pidstat_cpu_s(&a, &b) > 0.999 &&
+	    pidstat_cpu_s(&a, &b) < 1.001);
+	b.start_ticks++;
+	assert_true(pidstat_cpu_s(&a, &b) < 0);
+	b = a;
+	b.cpu_ticks--;
+	assert_true(pidstat_cpu_s(&a, &b) < 0);
+	/* Refused: cut before starttime, no ')', a field not a number. */
+	assert_int_equal(proc_pid_parse(text, 60, &b), ANVIL_EINVAL);
+	assert_int_equal(proc_pid_parse(text,
+	    (size_t)(strstr(text, "778899") + 4 - text), &b), ANVIL_EINVAL);
+	assert_int_equal(proc_pid_parse(TEXT("1 (x S 1"), &b), ANVIL_EINVAL);
+	assert_int_equal(proc_pid_parse(TEXT("1 x) S 1"), &b), ANVIL_EINVAL);
+	assert_int_equal(proc_pid_parse(TEXT("1 (x) S 1 1 1 0 -1 0 0 0 0 "
+	    "0 x 8 0 0 20 0 1 0 99\n"), &b), ANVIL_EINVAL);
+
+	/* This process: readable, the same process twice. */
+	assert_int_equal(proc_pid_read(getpid(), &a), 0);
+	assert_string_equal(a.comm, "test_load");
+	assert_int_equal(proc_pid_read(getpid(), &b), 0);
+	assert_true(pidstat_cpu_s(&a, &b) >= 0);
+	assert_true(proc_cpu_s(getpid()) >= 0);
+	assert_true(proc_hwm_kb(getpid()) > 0);
+
+	/* A process that has gone (reaped): no such process, no figure. */
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_int_equal(proc_pid_read(child, &b), ANVIL_ENOENT);
+	assert_true(proc_cpu_s(child) < 0);
+	assert_int_equal(proc_hwm_kb(child), -1);
+	assert_int_equal(proc_pid_read(0, &b), ANVIL_EINVAL);
+}
+
+/* The JSON report of r, parsed. */
+static json_t *
+report_json(struct stats *st, const struct report *r)
+{
+	char		*text = NULL;
+	size_t		 len = 0;
+	FILE		*f;
+	json_t		*j;
+
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(stats_print_json(st, r, f), 0);
+	assert_int_equal(fclose(f), 0);
+	j = json_loadb(text, len, 0, NULL);
+	assert_non_null(j);
+	free(text);
+	return j;
+}
+
+/* The text report of r (free()). */
+static char *
+report_text(struct stats *st, const struct report *r)
+{
+	char		*text = NULL;
+	size_t		 len = 0;
+	FILE		*f;
+
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	stats_print_text(st, r, f);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+static void
+test_report(void **state)
+{
+	struct watched	 w[3] = {
+		{ .pid = 11, .comm = "pebble-challtes", .cpu_s = 0.5 },
+		{ .pid = 12, .comm = "gone", .cpu_s = -1 },
+		{ .pid = 13, .comm = "", .cpu_s = -1 },
+	};
+	struct report	 r;
+	struct stats	 st;
+	json_t		*j, *a, *o;
+	char		*text;
+	static const char *const kept[] = { "directory", "concurrency",
+		"issuances", "seconds", "issuances_per_s", "error_count",
+		"badnonce_retries", "polls", "driver_cpu_ms_per_issuance",
+		"driver_cpu_user_s", "driver_cpu_sys_s", "driver_maxrss_kb",
+		"server_cpu_ms_per_issuance", "server_peak_rss_kb", "steps",
+		"errors" };
+	size_t		 i;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(stats_add(&st, STEP_FLOW, 12.5), 0);
+	memset(&r, 0, sizeof(r));
+	r.concurrency = 64;
+	r.issuances = 1000;
+	r.seconds = 2.5;
+	r.cpu_user_s = 0.6;
+	r.cpu_sys_s = 0.3;
+	r.maxrss_kb = 5000;
+	r.server_cpu_s = 2.8;
+	r.server_hwm_kb = 40000;
+	r.directory = "https://localhost:14000/dir";
+	r.watched = w;
+	r.n_watched = 3;
+	r.machine_cpus = 2;
+	r.machine_busy_pct = 88.25;
+	r.machine_busy_s = 4.4;
+
+	j = report_json(&st, &r);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		assert_non_null(json_object_get(j, kept[i]));
+	assert_true(fabs(json_real_value(json_object_get(j,
+	    "server_cpu_ms_per_issuance")) - 2.8) < 1e-9);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "machine_cpus")), 2);
+	assert_true(fabs(json_real_value(json_object_get(j,
+	    "machine_busy_pct")) - 88.25) < 1e-9);
+	assert_true(fabs(json_real_value(json_object_get(j,
+	    "machine_cpu_ms_per_issuance")) - 4.4) < 1e-9);
+	a = json_object_get(j, "watched");
+	assert_true(json_is_array(a));
+	assert_int_equal(json_array_size(a), 3);
+	o = json_array_get(a, 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "pid")), 11);
+	assert_string_equal(json_string_value(json_object_get(o, "comm")),
+	    "pebble-challtes");
+	assert_true(fabs(json_real_value(json_object_get(o,
+	    "cpu_ms_per_issuance")) - 0.5) < 1e-9);
+	/* Gone: its name, no figure; never there: neither. */
+	o = json_array_get(a, 1);
+	assert_string_equal(json_string_value(json_object_get(o, "comm")),
+	    "gone");
+	assert_true(json_is_null(json_object_get(o, "cpu_ms_per_issuance")));
+	o = json_array_get(a, 2);
+	assert_int_equal(json_integer_value(json_object_get(o, "pid")), 13);
+	assert_true(json_is_null(json_object_get(o, "comm")));
+	assert_true(json_is_null(json_object_get(o, "cpu_ms_per_issuance")));
+	json_decref(j);
+
+	text = report_text(&st, &r);
+	assert_non_null(strstr(text, "watched pebble-challtes (pid 11) CPU: "
+	    "0.500 ms per issuance\n"));
+	assert_non_null(strstr(text, "watched gone (pid 12) CPU: unknown "
+	    "(gone during the run)\n"));
+	assert_non_null(strstr(text, "watched - (pid 13) CPU: unknown (not "
+	    "there at the start)\n"));
+	/* 4.4 - 0.9 - 2.8 - 0.5 = 0.2 s over 1000 issuances. */
+	assert_non_null(strstr(text, "machine: 2 CPUs 88.2 % busy, 4.400 ms "
+	    "CPU per issuance (0.200 of them not by the processes above)\n"));
+	free(text);
+
+	/* Nothing watched, machine unknown (/proc/stat unreadable). */
+	r.n_watched = 0;
+	r.watched = NULL;
+	r.machine_cpus = 0;
+	r.machine_busy_pct = -1;
+	r.machine_busy_s = -1;
+	j = report_json(&st, &r);
+	assert_int_equal(json_array_size(json_object_get(j, "watched")), 0);
+	assert_true(json_is_null(json_object_get(j, "machine_cpus")));
+	assert_true(json_is_null(json_object_get(j, "machine_busy_pct")));
+	assert_true(json_is_null(json_object_get(j,
+	    "machine_cpu_ms_per_issuance")));
+	json_decref(j);
+	text = report_text(&st, &r);
+	assert_non_null(strstr(text, "machine: busy share unknown\n"));
+	assert_null(strstr(text, "watched"));
+	free(text);
+	stats_done(&st);
+}
+
 int
 main(void)
 {
@@ -323,6 +605,9 @@ main(void)
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_csr),
 		cmocka_unit_test(test_jws),
+		cmocka_unit_test(test_proc_stat),
+		cmocka_unit_test(test_proc_pid),
+		cmocka_unit_test(test_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

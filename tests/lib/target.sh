@@ -15,6 +15,7 @@
 #   TLSALPN01_PORT    port the server's tls-alpn-01 checks connect to
 #   DNS_SERVER        127.0.0.1:PORT of the mock DNS server
 #   CHALLTESTSRV_URL  http://127.0.0.1:PORT, its management API
+#   CHALLTESTSRV_PID  its process id (bench/compare watches its CPU)
 #   SERVER_STATE      anvil-ca's state directory (TARGET=anvil only)
 # anvil-ca's plain-HTTP listener (CRLs, OCSP) gets a free port too; its URL
 # is the "anvil-ca: public URL" line of $TEST_TMP/anvil-ca.out.
@@ -38,9 +39,10 @@ challtestsrv_start() {
 	    -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
 	    -dns01 "127.0.0.1:$dns" -http01 "" -https01 "" -tlsalpn01 "" \
 	    -management "127.0.0.1:$mgmt"
+	CHALLTESTSRV_PID=$SPAWN_PID
 	DNS_SERVER=127.0.0.1:$dns
 	CHALLTESTSRV_URL=http://127.0.0.1:$mgmt
-	export DNS_SERVER CHALLTESTSRV_URL
+	export DNS_SERVER CHALLTESTSRV_URL CHALLTESTSRV_PID
 	wait_until 10 curl -s -o /dev/null "$CHALLTESTSRV_URL/" ||
 	    die "pebble-challtestsrv did not start"
 }
