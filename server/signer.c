@@ -4,10 +4,12 @@
  *
  * It trusts nothing it is handed: the CSR is parsed and its signature
  * verified again, its names must be exactly the order's names, and its key
- * must be one we certify.  Everything constant across issuances (issuer
- * name, extensions but SAN and SKI) is prepared once by signer_open, and
- * the subject key is copied from the CSR as encoded bytes, never decoded
- * and re-encoded, to keep an issuance cheap (see docs/internals/signer.md).
+ * must be one we certify.  Everything constant across issuances is
+ * prepared once by signer_open: one leaf object holding the issuer and the
+ * constant extensions, which every issuance fills in and signs (with a
+ * copy of a prepared signing context); the subject key is copied from the
+ * CSR as encoded bytes, never decoded and re-encoded, to keep an issuance
+ * cheap (see docs/internals/signer.md).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -63,6 +65,16 @@ struct signer {
 	size_t		 inter_der_len;
 	struct ocsp_responder *ocsp;	/* delegated responder, prepared
 					   (signer_ocsp_sign); owned */
+	/* Made once, used by every issuance (see leaf_prepare). */
+	X509		*leaf;		/* the leaf being built, reused;
+					   owned */
+	int		 ku_idx;	/* leaf's keyUsage extension */
+	int		 cdp_idx;	/* its CRL distribution point, or -1 */
+	EVP_MD_CTX	*sctx;		/* DigestSignInit done with key,
+					   never used but to copy; owned */
+	EVP_MD_CTX	*ctx;		/* the copy a leaf spends; owned */
+	EVP_MD		*sha1;		/* for the SKI; owned */
+	EVP_MD		*sha256;	/* for spki_hash; owned */
 };
 
 int
@@ -264,6 +276,117 @@ out:
 	return rc;
 }
 
+/*
+ * Prepares what signing a leaf needs from the key and the digests, once:
+ * a digest-sign context that each leaf copies (a signature spends its
+ * context; initialising one costs a fetch and a key context each time)
+ * and the SHA-1 and SHA-256 implementations, fetched once rather than by
+ * name on each SHA1()/SHA256() call.
+ */
+static int
+sign_prepare(struct signer *s)
+{
+	s->sctx = EVP_MD_CTX_new();
+	s->ctx = EVP_MD_CTX_new();
+	if (s->sctx == NULL || s->ctx == NULL)
+		return ANVIL_ENOMEM;
+	s->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (s->sha1 == NULL || s->sha256 == NULL)
+		return ANVIL_ECRYPTO;
+	if (EVP_DigestSignInit_ex(s->sctx, NULL, EVP_MD_get0_name(s->md),
+	    NULL, NULL, s->key, NULL) != 1)
+		return ANVIL_ECRYPTO;
+	/* The copies sign once: their final step need not keep them
+	 * usable (which costs a copy of the key's context). */
+	EVP_MD_CTX_set_flags(s->sctx, EVP_MD_CTX_FLAG_FINALISE);
+	return 0;
+}
+
+/*
+ * Appends to x an extension nid whose value is empty: a placeholder that
+ * leaf_build replaces before every signature.
+ */
+static int
+ext_placeholder(X509 *x, int nid)
+{
+	ASN1_OCTET_STRING	*empty = NULL;
+	X509_EXTENSION		*ext = NULL;
+	int			 rc = ANVIL_ENOMEM;
+
+	empty = ASN1_OCTET_STRING_new();
+	if (empty == NULL)
+		goto out;
+	ext = X509_EXTENSION_create_by_NID(NULL, nid, 0, empty);
+	if (ext == NULL)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (!X509_add_ext(x, ext, -1))
+		goto out;
+	rc = 0;
+out:
+	ASN1_OCTET_STRING_free(empty);
+	X509_EXTENSION_free(ext);
+	return rc;
+}
+
+/*
+ * Builds into *ret the leaf that every issuance fills in and signs (one
+ * signer is used by one thread at a time): version 3, the issuer, and the
+ * extensions in their final order, SAN, basicConstraints, keyUsage, EKU,
+ * SKI, AKI, then cdp and aia when not NULL.  Those that are the same for
+ * every leaf are added here once, instead of an X509_new, a copy of the
+ * issuer name and a copy of each extension per leaf; SAN and SKI are
+ * placeholders and keyUsage and CDP (at *ret_ku, *ret_cdp, -1 without
+ * cdp) one of their variants, all replaced by leaf_build before it signs,
+ * as are the serial, validity, subject and key.  Returns 0, ANVIL_ECRYPTO
+ * or ANVIL_ENOMEM.
+ */
+static int
+leaf_prepare(const struct signer *s, X509_EXTENSION *cdp,
+    X509_EXTENSION *aia, X509 **ret, int *ret_ku, int *ret_cdp)
+{
+	X509	*x = NULL;
+	int	 ku, cdp_idx = -1, rc = ANVIL_ENOMEM;
+
+	x = X509_new();
+	if (x == NULL)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(s->inter)))
+		goto out;
+	rc = ext_placeholder(x, NID_subject_alt_name);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	ku = X509_get_ext_count(x) + 1;	/* after basicConstraints */
+	if (!X509_add_ext(x, s->bc, -1) || !X509_add_ext(x, s->ku_ec, -1) ||
+	    !X509_add_ext(x, s->eku, -1))
+		goto out;
+	rc = ext_placeholder(x, NID_subject_key_identifier);
+	if (rc != 0)
+		goto out;
+	rc = ANVIL_ECRYPTO;
+	if (!X509_add_ext(x, s->aki, -1))
+		goto out;
+	if (cdp != NULL) {
+		cdp_idx = X509_get_ext_count(x);
+		if (!X509_add_ext(x, cdp, -1))
+			goto out;
+	}
+	if (aia != NULL && !X509_add_ext(x, aia, -1))
+		goto out;
+	*ret = x;
+	*ret_ku = ku;
+	*ret_cdp = cdp_idx;
+	x = NULL;
+	rc = 0;
+out:
+	X509_free(x);
+	return rc;
+}
+
 /* Keeps the DER of the intermediate, served as caIssuers. */
 static int
 inter_der_make(struct signer *s)
@@ -324,6 +447,11 @@ signer_open(const char *state_dir, struct signer **ret)
 
 	rc = exts_prepare(s);
 	if (rc == 0)
+		rc = sign_prepare(s);
+	if (rc == 0)
+		rc = leaf_prepare(s, NULL, NULL, &s->leaf, &s->ku_idx,
+		    &s->cdp_idx);
+	if (rc == 0)
 		rc = inter_der_make(s);
 	if (rc == 0)
 		rc = signer__cert_pem(s->inter, &s->chain_pem);
@@ -371,6 +499,11 @@ signer_free(struct signer *s)
 	X509_EXTENSION_free(s->aia);
 	free(s->inter_der);
 	ocsp_responder_free(s->ocsp);
+	X509_free(s->leaf);
+	EVP_MD_CTX_free(s->sctx);
+	EVP_MD_CTX_free(s->ctx);
+	EVP_MD_free(s->sha1);
+	EVP_MD_free(s->sha256);
 	free(s);
 }
 
@@ -556,17 +689,17 @@ out:
 }
 
 /*
- * Adds the SKI: SHA-1 of the subjectPublicKey bits, RFC 5280 §4.2.1.2
- * method (1).
+ * Sets the SKI (in place of leaf_prepare's placeholder): SHA-1 of the
+ * subjectPublicKey bits, RFC 5280 §4.2.1.2 method (1).
  */
 static int
-ski_add(X509 *x, const unsigned char *pk, int pklen)
+ski_set(const struct signer *s, X509 *x, const unsigned char *pk, int pklen)
 {
 	ASN1_OCTET_STRING	*ski = NULL;
 	uint8_t			 md[SHA_DIGEST_LENGTH];
 	int			 rc = ANVIL_ENOMEM;
 
-	if (SHA1(pk, (size_t)pklen, md) == NULL) {
+	if (EVP_Digest(pk, (size_t)pklen, md, NULL, s->sha1, NULL) != 1) {
 		rc = ANVIL_ECRYPTO;
 		goto out;
 	}
@@ -574,7 +707,7 @@ ski_add(X509 *x, const unsigned char *pk, int pklen)
 	if (ski == NULL || !ASN1_OCTET_STRING_set(ski, md, sizeof(md)))
 		goto out;
 	if (X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0,
-	    X509V3_ADD_DEFAULT) != 1) {
+	    X509V3_ADD_REPLACE_EXISTING) != 1) {
 		rc = ANVIL_ECRYPTO;
 		goto out;
 	}
@@ -585,24 +718,31 @@ out:
 }
 
 /*
- * Sets the subject and SAN: CN is the first name that fits in 64
- * characters; with none, the subject is empty and the SAN critical (RFC
- * 5280 §4.2.1.6).  The SAN lists every name as a dNSName in request order.
+ * Sets the subject (replacing the previous leaf's) and the SAN (in place
+ * of the previous one or the placeholder): CN is the first name that fits
+ * in 64 characters; with none, the subject is empty and the SAN critical
+ * (RFC 5280 §4.2.1.6).  The SAN lists every name as a dNSName in request
+ * order.
  */
 static int
-names_add(X509 *x, const struct sign_req *req)
+names_set(X509 *x, const struct sign_req *req)
 {
 	GENERAL_NAMES	*gens = NULL;
 	GENERAL_NAME	*gen;
+	X509_NAME	*subj;
 	const char	*cn = NULL;
 	size_t		 i;
-	int		 rc = ANVIL_ENOMEM;
+	int		 n, rc = ANVIL_ENOMEM;
 
+	subj = X509_get_subject_name(x);
+	/* Ends: each pass removes one entry. */
+	while ((n = X509_NAME_entry_count(subj)) > 0)
+		X509_NAME_ENTRY_free(X509_NAME_delete_entry(subj, n - 1));
 	for (i = 0; i < req->n_names && cn == NULL; i++)
 		if (strlen(req->names[i]) <= CN_MAX)
 			cn = req->names[i];
 	if (cn != NULL && !X509_NAME_add_entry_by_NID(
-	    X509_get_subject_name(x), NID_commonName, MBSTRING_UTF8,
+	    subj, NID_commonName, MBSTRING_UTF8,
 	    (const unsigned char *)cn, -1, -1, 0))
 		goto out;
 
@@ -617,7 +757,7 @@ names_add(X509 *x, const struct sign_req *req)
 		(void)sk_GENERAL_NAME_push(gens, gen);	/* reserved */
 	}
 	if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, cn == NULL,
-	    X509V3_ADD_DEFAULT) != 1) {
+	    X509V3_ADD_REPLACE_EXISTING) != 1) {
 		rc = ANVIL_ECRYPTO;
 		goto out;
 	}
@@ -645,28 +785,42 @@ serial_shard(X509 *x, int n)
 	return (int)r;
 }
 
-/* Builds and signs the leaf for a checked CSR and request into *ret,
- * and its CRL shard into *ret_shard. */
+/*
+ * Copies the value of the prepared extension src into x's extension at
+ * idx (one of its variants, put there by leaf_prepare).
+ */
+static int
+ext_value_set(X509 *x, int idx, X509_EXTENSION *src)
+{
+	X509_EXTENSION	*ext;
+
+	ext = X509_get_ext(x, idx);
+	if (ext == NULL || OBJ_cmp(X509_EXTENSION_get_object(ext),
+	    X509_EXTENSION_get_object(src)) != 0 ||
+	    !X509_EXTENSION_set_data(ext, X509_EXTENSION_get_data(src)))
+		return ANVIL_ECRYPTO;
+	return 0;
+}
+
+/*
+ * Fills in the signer's leaf for a checked CSR and request and signs it;
+ * *ret is that leaf (borrowed: the next issuance rewrites it), its CRL
+ * shard in *ret_shard.  Every field that differs between two leaves is
+ * written here, before the signature, whatever a failed issuance left:
+ * serial, validity, key, subject, SAN, keyUsage, SKI and CDP.
+ */
 static int
 leaf_build(struct signer *s, X509_REQ *csr, const struct sign_req *req,
     int rsa, X509 **ret, int *ret_shard)
 {
-	X509			*x = NULL;
+	X509			*x = s->leaf;
 	const unsigned char	*pk = NULL;
-	int			 pklen = 0, shard = 0, rc = ANVIL_ENOMEM;
+	int			 pklen = 0, shard = 0, rc;
 
-	x = X509_new();
-	if (x == NULL)
-		goto out;
-	rc = ANVIL_ECRYPTO;
-	if (!X509_set_version(x, X509_VERSION_3))
-		goto out;
 	rc = signer__serial_set(x);
 	if (rc != 0)
 		goto out;
 	rc = ANVIL_ECRYPTO;
-	if (!X509_set_issuer_name(x, X509_get_subject_name(s->inter)))
-		goto out;
 	if (ASN1_TIME_set(X509_getm_notBefore(x),
 	    (time_t)req->not_before) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x),
@@ -676,35 +830,27 @@ leaf_build(struct signer *s, X509_REQ *csr, const struct sign_req *req,
 	    X509_REQ_get_X509_PUBKEY(csr), &pk, &pklen);
 	if (rc != 0)
 		goto out;
-	rc = names_add(x, req);
-	if (rc != 0)
-		goto out;
-
-	rc = ANVIL_ECRYPTO;
-	if (!X509_add_ext(x, s->bc, -1) ||
-	    !X509_add_ext(x, rsa ? s->ku_rsa : s->ku_ec, -1) ||
-	    !X509_add_ext(x, s->eku, -1))
-		goto out;
-	rc = ski_add(x, pk, pklen);
+	rc = names_set(x, req);
+	if (rc == 0)
+		rc = ext_value_set(x, s->ku_idx, rsa ? s->ku_rsa : s->ku_ec);
+	if (rc == 0)
+		rc = ski_set(s, x, pk, pklen);
 	if (rc != 0)
 		goto out;
 	rc = ANVIL_ECRYPTO;
-	if (!X509_add_ext(x, s->aki, -1))
-		goto out;
 	if (s->n_shards > 0) {
 		shard = serial_shard(x, s->n_shards);
-		if (shard < 0 || !X509_add_ext(x, s->cdp[shard], -1) ||
-		    !X509_add_ext(x, s->aia, -1))
+		if (shard < 0 ||
+		    ext_value_set(x, s->cdp_idx, s->cdp[shard]) != 0)
 			goto out;
 	}
-	if (X509_sign(x, s->key, s->md) <= 0)
+	if (!EVP_MD_CTX_copy_ex(s->ctx, s->sctx) ||
+	    X509_sign_ctx(x, s->ctx) <= 0)
 		goto out;
 	*ret = x;
 	*ret_shard = shard;
-	x = NULL;
 	rc = 0;
 out:
-	X509_free(x);
 	return rc;
 }
 
@@ -713,7 +859,8 @@ out:
  * base64url SHA-256 of its SubjectPublicKeyInfo DER.
  */
 static int
-resp_fill(X509 *x, const struct sign_req *req, struct sign_resp *r)
+resp_fill(const struct signer *s, X509 *x, const struct sign_req *req,
+    struct sign_resp *r)
 {
 	unsigned char	*spki = NULL;
 	uint8_t		 md[SHA256_DIGEST_LENGTH];
@@ -731,7 +878,7 @@ resp_fill(X509 *x, const struct sign_req *req, struct sign_resp *r)
 	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
 	if (len <= 0)
 		goto out;
-	if (SHA256(spki, (size_t)len, md) == NULL)
+	if (EVP_Digest(spki, (size_t)len, md, NULL, s->sha256, NULL) != 1)
 		goto out;
 	rc = anvil_b64url_encode(md, sizeof(md), &r->spki_hash);
 	if (rc != 0)
@@ -749,7 +896,7 @@ signer_issue(struct signer *s, const struct sign_req *req,
 {
 	struct sign_resp	 r;
 	X509_REQ		*csr = NULL;
-	X509			*x = NULL;
+	X509			*x = NULL;	/* s->leaf, borrowed */
 	char			**names = NULL;
 	int			 rsa = 0, fast, rc;
 
@@ -786,7 +933,7 @@ signer_issue(struct signer *s, const struct sign_req *req,
 
 	rc = leaf_build(s, csr, req, rsa, &x, &r.shard);
 	if (rc == 0)
-		rc = resp_fill(x, req, &r);
+		rc = resp_fill(s, x, req, &r);
 	if (rc != 0)
 		goto out;
 	*ret = r;
@@ -795,7 +942,6 @@ out:
 	if (rc != 0)
 		ERR_clear_error();
 	sign_resp_clear(&r);
-	X509_free(x);
 	X509_REQ_free(csr);
 	anvil_strv_free(names);
 	return rc;
@@ -996,8 +1142,9 @@ signer_set_public(struct signer *s, const struct signer_public *p)
 {
 	AUTHORITY_INFO_ACCESS	*aia = NULL;
 	X509_EXTENSION		**cdp = NULL, *aiax = NULL;
+	X509			*leaf = NULL;
 	char			 url[1024];
-	int			 i, n = 0, rc = ANVIL_EINVAL;
+	int			 i, n = 0, ku_idx, cdp_idx, rc = ANVIL_EINVAL;
 
 	if (s == NULL || p == NULL || p->base_url == NULL ||
 	    p->crl_shards < 1 || p->crl_shards > 1024 ||
@@ -1026,14 +1173,21 @@ signer_set_public(struct signer *s, const struct signer_public *p)
 	rc = aia_push(aia, NID_ad_ca_issuers, url);
 	if (rc == 0)
 		rc = ext_make(NID_info_access, 0, aia, &aiax);
+	if (rc == 0)
+		rc = leaf_prepare(s, cdp[0], aiax, &leaf, &ku_idx, &cdp_idx);
 	if (rc != 0)
 		goto out;
 	cdp_free(s);
 	X509_EXTENSION_free(s->aia);
+	X509_free(s->leaf);
 	s->cdp = cdp;
 	s->n_shards = p->crl_shards;
 	s->aia = aiax;
+	s->leaf = leaf;
+	s->ku_idx = ku_idx;
+	s->cdp_idx = cdp_idx;
 	cdp = NULL;
+	aiax = NULL;
 	n = 0;
 	rc = 0;
 out:
@@ -1043,6 +1197,7 @@ out:
 		free(cdp);
 	}
 	AUTHORITY_INFO_ACCESS_free(aia);
+	X509_EXTENSION_free(aiax);
 	if (rc != 0)
 		ERR_clear_error();
 	return rc;

@@ -33,6 +33,7 @@
 
 #include "anvil/anvil.h"
 
+#include "crl.h"
 #include "signer.h"
 
 #define DAY (24 * 60 * 60)
@@ -1077,6 +1078,130 @@ test_issue_long_names(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* The extensions of x are exactly those of want, in that order. */
+static void
+ext_order(X509 *x, const int *want, int n)
+{
+	int	 i;
+
+	assert_int_equal(X509_get_ext_count(x), n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(OBJ_obj2nid(X509_EXTENSION_get_object(
+		    X509_get_ext(x, i))), want[i]);
+}
+
+/* The only CRL distribution point of x is base/crl/<shard>.crl. */
+static void
+cdp_is(X509 *x, const char *base_url, int shard)
+{
+	CRL_DIST_POINTS		*cdps;
+	DIST_POINT		*dp;
+	GENERAL_NAME		*gen;
+	char			 want[128];
+
+	snprintf(want, sizeof(want), "%s/crl/%d.crl", base_url, shard);
+	cdps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+	assert_non_null(cdps);
+	assert_int_equal(sk_DIST_POINT_num(cdps), 1);
+	dp = sk_DIST_POINT_value(cdps, 0);
+	assert_non_null(dp->distpoint);
+	assert_int_equal(dp->distpoint->type, 0);
+	assert_int_equal(sk_GENERAL_NAME_num(dp->distpoint->name.fullname), 1);
+	gen = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0);
+	assert_int_equal(gen->type, GEN_URI);
+	assert_int_equal(ASN1_STRING_length(gen->d.ia5), (int)strlen(want));
+	assert_memory_equal(ASN1_STRING_get0_data(gen->d.ia5), want,
+	    strlen(want));
+	CRL_DIST_POINTS_free(cdps);
+}
+
+/*
+ * One signer builds every leaf in the same object (signer.c,
+ * leaf_prepare): leaves of different key types, names and subjects one
+ * after the other, with refusals between them, must each carry only what
+ * is theirs, and signer_set_public must change the extensions of the
+ * leaves after it.  Runs last: it leaves sig with CDP and AIA.
+ */
+static void
+test_issue_reuse(void **state)
+{
+	static const int	 plain[] = { NID_subject_alt_name,
+	    NID_basic_constraints, NID_key_usage, NID_ext_key_usage,
+	    NID_subject_key_identifier, NID_authority_key_identifier };
+	static const int	 public[] = { NID_subject_alt_name,
+	    NID_basic_constraints, NID_key_usage, NID_ext_key_usage,
+	    NID_subject_key_identifier, NID_authority_key_identifier,
+	    NID_crl_distribution_points, NID_info_access };
+	const char		*rsa_names[] = { "rsa.example",
+				    "www.rsa.example" };
+	const char		*ec_names[] = { "ec.example" };
+	const char		*other[] = { "other.example" };
+	const char		*long_names[1];
+	char			 l[160];
+	struct signer_public	 pp;
+	struct sign_resp	 r;
+	X509			*leaf;
+	EVP_PKEY		*rsa, *ec, *ec384;
+	uint8_t			*der = NULL;
+	size_t			 len;
+	int			 round;
+
+	(void)state;
+	memset(l, 'a', 63);
+	l[63] = '.';
+	memset(l + 64, 'b', 63);
+	strcpy(l + 127, ".example");
+	long_names[0] = l;
+	rsa = key_new(ANVIL_KEY_RSA2048);
+	ec = key_new(ANVIL_KEY_EC256);
+	ec384 = key_new(ANVIL_KEY_EC384);
+
+	issue_check(ec, ec_names, 1, ec_names, 1, 0, &r, &leaf);
+	ext_order(leaf, plain, 6);
+	X509_free(leaf);
+	sign_resp_clear(&r);
+
+	memset(&pp, 0, sizeof(pp));
+	pp.base_url = "http://reuse.test";
+	pp.crl_shards = 5;
+	pp.ocsp = true;
+	assert_int_equal(signer_set_public(sig, &pp), 0);
+	for (round = 0; round < 2; round++) {
+		issue_check(rsa, rsa_names, 2, rsa_names, 2, 1, &r, &leaf);
+		ext_order(leaf, public, 8);
+		cn_is(leaf, "rsa.example");
+		assert_false(ext_critical(leaf, NID_subject_alt_name));
+		assert_int_equal(r.shard, crl_shard_of_hex(r.serial, 5));
+		cdp_is(leaf, pp.base_url, r.shard);
+		X509_free(leaf);
+		sign_resp_clear(&r);
+
+		/* Refused between two leaves: the next one is whole. */
+		csr_make(ec, ec_names, 1, &der, &len);
+		refused(der, len, other, 1);
+		free(der);
+
+		issue_check(ec, long_names, 1, long_names, 1, 0, &r, &leaf);
+		ext_order(leaf, public, 8);
+		cn_is(leaf, NULL);
+		assert_true(ext_critical(leaf, NID_subject_alt_name));
+		cdp_is(leaf, pp.base_url, r.shard);
+		X509_free(leaf);
+		sign_resp_clear(&r);
+
+		issue_check(ec384, ec_names, 1, ec_names, 1, 0, &r, &leaf);
+		ext_order(leaf, public, 8);
+		cn_is(leaf, "ec.example");
+		assert_false(ext_critical(leaf, NID_subject_alt_name));
+		cdp_is(leaf, pp.base_url, r.shard);
+		X509_free(leaf);
+		sign_resp_clear(&r);
+	}
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(ec384);
+}
+
 /* Reads every certificate of a PEM string. */
 static int
 pem_certs(const char *pem, X509 **out, int max)
@@ -1197,6 +1322,7 @@ main(void)
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_openssl_verify),
 		cmocka_unit_test(test_init_key_types),
+		cmocka_unit_test(test_issue_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
