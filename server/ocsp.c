@@ -212,12 +212,8 @@ ocsp_responder_new(X509 *issuer, X509 *rcert, EVP_PKEY *rkey,
 	    !OCSP_id_get0_info(NULL, NULL, NULL, &r->serial, r->cid) ||
 	    r->serial == NULL)
 		goto out;
-	if (EVP_DigestSignInit_ex(r->sctx, NULL, EVP_MD_get0_name(md), NULL,
-	    NULL, rkey, NULL) != 1)
+	if (signer__sign_template(r->sctx, rkey, md) != 0)
 		goto out;
-	/* The copies sign once: their final step need not keep them
-	 * usable (which costs a copy of the key's context). */
-	EVP_MD_CTX_set_flags(r->sctx, EVP_MD_CTX_FLAG_FINALISE);
 	*ret = r;
 	r = NULL;
 	rc = 0;

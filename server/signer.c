@@ -294,12 +294,18 @@ sign_prepare(struct signer *s)
 	s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	if (s->sha1 == NULL || s->sha256 == NULL)
 		return ANVIL_ECRYPTO;
-	if (EVP_DigestSignInit_ex(s->sctx, NULL, EVP_MD_get0_name(s->md),
-	    NULL, NULL, s->key, NULL) != 1)
+	return signer__sign_template(s->sctx, s->key, s->md);
+}
+
+int
+signer__sign_template(EVP_MD_CTX *sctx, EVP_PKEY *key, const EVP_MD *md)
+{
+	if (EVP_DigestSignInit_ex(sctx, NULL, EVP_MD_get0_name(md), NULL,
+	    NULL, key, NULL) != 1)
 		return ANVIL_ECRYPTO;
 	/* The copies sign once: their final step need not keep them
 	 * usable (which costs a copy of the key's context). */
-	EVP_MD_CTX_set_flags(s->sctx, EVP_MD_CTX_FLAG_FINALISE);
+	EVP_MD_CTX_set_flags(sctx, EVP_MD_CTX_FLAG_FINALISE);
 	return 0;
 }
 

@@ -33,6 +33,15 @@ int		 signer__serial_set(X509 *x);
  */
 const EVP_MD	*signer__md(EVP_PKEY *key);
 
+/*
+ * Readies sctx (new, empty) to sign with key and md, as a template: each
+ * signature is made on a copy (EVP_MD_CTX_copy_ex), since initialising a
+ * context costs a fetch and a key context each time, and each copy signs
+ * once.  Returns 0 or ANVIL_ECRYPTO.
+ */
+int		 signer__sign_template(EVP_MD_CTX *sctx, EVP_PKEY *key,
+		    const EVP_MD *md);
+
 /* Joins dir and file into buf (size len).  Returns 0 or ANVIL_E2BIG. */
 int		 signer__path(char *buf, size_t len, const char *dir,
 		    const char *file);
