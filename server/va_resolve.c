@@ -315,13 +315,24 @@ read_target(const uint8_t *msg, const struct frame *f, ldns_rdf **ret)
 	return 0;
 }
 
+/* Frees the message a holds and its records; the rest of a stays. */
+static void
+answer_drop(struct va_answer *a)
+{
+	free(a->pkt);
+	free(a->rd);
+	a->pkt = NULL;
+	a->rd = NULL;
+	a->len = 0;
+	a->nrd = 0;
+}
+
 void
 va__answer_clear(struct va_answer *a)
 {
 	int	 qtype = a->qtype;
 
-	free(a->pkt);
-	free(a->rd);
+	answer_drop(a);
 	memset(a, 0, sizeof(*a));
 	a->qtype = qtype;
 }
@@ -399,14 +410,8 @@ out:
 		ldns_rdf_deep_free(target);
 	if (q != NULL)
 		ldns_rr_free(q);
-	if (rc != 0) {
-		free(a->pkt);
-		free(a->rd);
-		a->pkt = NULL;
-		a->rd = NULL;
-		a->len = 0;
-		a->nrd = 0;
-	}
+	if (rc != 0)
+		answer_drop(a);
 	return rc;
 }
 
