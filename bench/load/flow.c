@@ -7,7 +7,8 @@
  * newAccount (ES256, JWK in the header).  Each flow: POST newOrder for a
  * fresh name, POST-as-GET the authorization, publish the http-01 key
  * authorization and POST the challenge, poll the authorization until
- * valid, POST finalize with a CSR made from a pre-generated key, poll the
+ * valid (not when the challenge's answer already says valid), POST
+ * finalize with a CSR made from a pre-generated key, poll the
  * order until valid, POST-as-GET the certificate and check it (issuer
  * signature, key, name).
  *
@@ -535,11 +536,15 @@ got_chall(struct worker *w, const struct http_resp *resp)
 	}
 	valid = status != NULL && strcmp(status, "valid") == 0;
 	json_decref(c);
-	/* A challenge already valid is confirmed on its authorization
-	 * at once; otherwise after the server's wait. */
-	if (valid)
-		post(w, w->authz_url, NULL, W_AUTHZ_POLL);
-	else
+	/* A valid challenge makes its authorization valid (§7.1.6), so
+	 * the flow goes on to finalize without polling it, as lego does;
+	 * otherwise the authorization is polled after the server's
+	 * wait. */
+	if (valid) {
+		step_done(w, STEP_CHALL);
+		unpublish(w);
+		finalize(w);
+	} else
 		poll_authz_later(w, resp);
 }
 
