@@ -38,6 +38,7 @@ struct pend {
 	char	*authz;		/* authorization URL; malloc() */
 	char	*chall;		/* challenge URL; malloc() */
 	char	*name;		/* identifier value; malloc() */
+	bool	 valid;		/* its challenge's answer said valid */
 };
 
 struct order {
@@ -268,7 +269,9 @@ out:
  * responder sees it: wait until every answer was fetched (at most the
  * Retry-After of the challenges' answers, or SERVED_WAIT_MS without
  * one), then poll promptly; when the CA did not come, poll on its
- * Retry-After.  Other solvers poll on Retry-After.
+ * Retry-After.  Other solvers poll on Retry-After.  An answer that says
+ * the challenge is valid already (a CA may answer once it has validated)
+ * makes its authorization valid (§7.1.6): that one is not polled.
  */
 static int
 authz_validate(struct order *o, struct ag_solver *s)
@@ -278,7 +281,7 @@ authz_validate(struct order *o, struct ag_solver *s)
 	json_t		*empty = NULL, *ch = NULL, *az = NULL;
 	const char	*status;
 	int64_t		 ra = -1;
-	size_t		 i;
+	size_t		 i, n_open = 0;
 	enum pace	 pace = PACE_SERVER;
 	int		 rc = 0;
 	long		 ms;
@@ -294,8 +297,13 @@ authz_validate(struct order *o, struct ag_solver *s)
 		rc = ag_acme_post_json(o->a, o->pend[i].chall, empty, &r, &ch);
 		if (rc == 0 && r.retry_after > ra)
 			ra = r.retry_after;
+		status = rc == 0 ? anvil_json_str(ch, "status") : NULL;
+		o->pend[i].valid = status != NULL &&
+		    strcmp(status, "valid") == 0;
+		if (!o->pend[i].valid)
+			n_open++;
 	}
-	if (rc == 0 && s->ops->wait_served != NULL) {
+	if (rc == 0 && n_open > 0 && s->ops->wait_served != NULL) {
 		r.retry_after = ra;
 		ms = ra >= 0 ? ag_acme_poll_delay(&r, 0) : SERVED_WAIT_MS;
 		rc = s->ops->wait_served(s, ms);
@@ -305,6 +313,8 @@ authz_validate(struct order *o, struct ag_solver *s)
 			rc = 0;
 	}
 	for (i = 0; i < o->n_pend && rc == 0; i++) {
+		if (o->pend[i].valid)
+			continue;
 		json_decref(az);
 		az = NULL;
 		rc = poll_obj(o->a, o->pend[i].authz, wait, o->pend[i].name,

@@ -26,6 +26,7 @@ config_init(struct config *c)
 	c->order_lifetime = 7 * 86400;
 	c->authz_lifetime = 30 * 86400;
 	c->va_threads = 4;
+	c->challenge_wait_ms = 1000;
 	c->ocsp = true;
 	c->crl_shards = 16;
 	c->crl_lifetime = 86400;
@@ -240,6 +241,16 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 			return rc;
 		}
 		c->va_threads = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "challenge_wait_ms") == 0) {
+		rc = parse_int(value, 0, 10000, &n);
+		if (rc != 0) {
+			snprintf(err, errlen, "challenge_wait_ms: expected "
+			    "0-10000, got \"%s\"", value);
+			return rc;
+		}
+		c->challenge_wait_ms = (int)n;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown key \"%s\"", key);

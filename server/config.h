@@ -31,6 +31,9 @@
  *   crl_lifetime      = 86400             seconds from thisUpdate to
  *                       nextUpdate of a CRL (regenerated at half-life)
  *   ocsp_lifetime     = 259200            same for OCSP responses (3 days)
+ *   challenge_wait_ms = 1000              how long the answer to a challenge
+ *                       POST may wait for its validation's result (0-10000;
+ *                       0: answer at once); see ra_authz.c
  */
 #ifndef ANVIL_SERVER_CONFIG_H
 #define ANVIL_SERVER_CONFIG_H
@@ -62,6 +65,7 @@ struct config {
 	int		 crl_shards;
 	int64_t		 crl_lifetime;
 	int64_t		 ocsp_lifetime;
+	int		 challenge_wait_ms;
 };
 
 #define CONFIG_MAX_CRL_SHARDS	1024

@@ -984,6 +984,9 @@ front_start(struct server *srv)
 	srv->batch->flush = evtimer_new(srv->base, on_flush, srv);
 	if (srv->batch->flush == NULL)
 		return ANVIL_ENOMEM;
+	rc = front_park_start(srv);
+	if (rc != 0)
+		return rc;
 	rc = tls_setup(srv);
 	if (rc != 0)
 		return rc;
@@ -1189,6 +1192,8 @@ front_stop(struct server *srv)
 	 * answers join the last batch. */
 	workq_free(srv->verifyq);
 	srv->verifyq = NULL;
+	/* Answers waiting for a validation leave with the state of now. */
+	front_park_stop(srv);
 	if (srv->batch != NULL) {
 		front_batch_flush(srv);
 		/* The last fsyncs; then no answer waits. */

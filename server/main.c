@@ -150,6 +150,10 @@ cmd_root(int argc, char **argv)
 	return 0;
 }
 
+/* How long the loop goes on after SIGTERM or SIGINT to send the answers
+ * it has (their commit, fsync and write take milliseconds). */
+static const struct timeval stop_grace = { 0, 300 * 1000 };
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -157,7 +161,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	fprintf(stderr, "anvil-ca: signal %d, stopping\n", (int)sig);
-	event_base_loopexit(srv->base, NULL);
+	/* Answers waiting for a validation leave now, and the loop runs
+	 * a moment longer to commit and send them; new ones do not wait
+	 * any more. */
+	front_park_stop(srv);
+	event_base_loopexit(srv->base, &stop_grace);
 }
 
 /* The URL printed at start: the configured base, else localhost for

@@ -130,6 +130,55 @@ start_validation(struct req *r, struct authz *a, size_t idx)
 	return rc;
 }
 
+/* Answers r with challenge idx of a (§7.5.1: the challenge object, a
+ * Link "up" to its authorization, Retry-After while it is processing). */
+static void
+chall_answer(struct req *r, const struct authz *a, size_t idx)
+{
+	const struct chall *c = &a->challs[idx];
+
+	if (c->status == CHALL_PROCESSING)
+		r->retry_after = POLL_SECONDS;
+	url_of(r, PATH_AUTHZ, a->id, NULL, r->link_up, sizeof(r->link_up));
+	reply_json(r, 200, render_chall(r, c, a->id), NULL);
+}
+
+/* A parked challenge answer whose time is up (or the server stops):
+ * answered with the challenge as the store has it now. */
+static void
+chall_answer_expired(struct req *r, const char *chall_id)
+{
+	struct authz a;
+	size_t idx = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (store_authz_get_by_chall(r->srv->store, chall_id, &a, &idx)
+	    != 0) {
+		reply_problem(r, ANVIL_PROB_SERVER_INTERNAL, 0,
+		    "could not read the challenge");
+		return;
+	}
+	chall_answer(r, &a, idx);
+	authz_clear(&a);
+}
+
+/*
+ * Whether the answer to the POST that started validating a's challenge
+ * waits for the result (up to challenge_wait_ms): only when no other
+ * authorization of its orders still waits for the client, since a client
+ * answers its challenges one after the other and those validations run
+ * side by side.  The last answer then says valid or invalid, and the
+ * client's first poll (or lego, none) finds the order ready, instead of
+ * sleeping a Retry-After first.
+ */
+static bool
+answer_waits(struct req *r, const struct authz *a)
+{
+	if (r->srv->cfg.challenge_wait_ms <= 0 || r->srv->parking == NULL)
+		return false;
+	return store_authz_sibling_unanswered(r->srv->store, a->id) == 0;
+}
+
 void
 ra_chall(struct req *r)
 {
@@ -162,11 +211,12 @@ ra_chall(struct req *r)
 			    "could not start validation");
 			goto out;
 		}
+		/* Answered by ra_validation_done, or on the timer. */
+		if (answer_waits(r, &a) && front_park(r, c->id,
+		    r->srv->cfg.challenge_wait_ms, chall_answer_expired) == 0)
+			goto out;
 	}
-	if (c->status == CHALL_PROCESSING)
-		r->retry_after = POLL_SECONDS;
-	url_of(r, PATH_AUTHZ, a.id, NULL, r->link_up, sizeof(r->link_up));
-	reply_json(r, 200, render_chall(r, c, a.id), NULL);
+	chall_answer(r, &a, idx);
 out:
 	authz_clear(&a);
 }
@@ -196,6 +246,7 @@ ra_validation_done(const struct va_result *res, void *arg)
 	struct authz a;
 	struct order o;
 	struct chall *c;
+	struct req r;
 	char **order_ids = NULL;
 	int64_t now = now_s();
 	size_t idx = 0, i;
@@ -250,6 +301,14 @@ ra_validation_done(const struct va_result *res, void *arg)
 		(void)store_rollback(srv->store);
 		fprintf(stderr, "anvil-ca: could not record validation of "
 		    "%s\n", res->chall_id);
+	}
+	/* The answer to the POST that started it, if it waits: the
+	 * challenge as just written, sent once that is on disk. */
+	if (front_unpark(srv, res->chall_id, &r)) {
+		if (rc == 0)
+			chall_answer(&r, &a, idx);
+		else
+			chall_answer_expired(&r, res->chall_id);
 	}
 out:
 	anvil_strv_free(order_ids);

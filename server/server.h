@@ -27,6 +27,7 @@ struct signer;
 struct nonce_pool;
 struct keycache;
 struct revoc;
+struct parking;
 
 struct server {
 	struct config		 cfg;
@@ -51,6 +52,8 @@ struct server {
 						   (front.c) */
 	bool			 kick_after_commit;	/* revoc_kick()
 						   waits for the batch */
+	struct parking		*parking;	/* answers waiting for an
+						   event (front_park.c) */
 };
 
 /* Resource paths, after the base URL. */
@@ -162,5 +165,22 @@ void front_stop(struct server *srv);
  */
 int front_batch_join(struct server *srv);
 void front_batch_flush(struct server *srv);
+
+/*
+ * Answers that wait for an event (front_park.c).  front_park() keeps r's
+ * request open, unanswered, under key (an object id) for at most ms
+ * milliseconds; when the time is up, or the server stops, expire is
+ * called with a request to answer with (as front_unpark() fills it) and
+ * the key.  Returns 0, or an error: r must then be answered now.
+ * front_unpark() takes the request parked under key, if any: fills *r to
+ * answer it with (base URL as parked, no Retry-After, its answer joining
+ * the pass's batch) and returns true.
+ */
+typedef void (*park_expire_fn)(struct req *r, const char *key);
+int front_park(struct req *r, const char *key, int ms, park_expire_fn expire);
+bool front_unpark(struct server *srv, const char *key, struct req *r);
+int front_park_start(struct server *srv);
+/* Answers every parked request through its expire function. */
+void front_park_stop(struct server *srv);
 
 #endif

@@ -139,6 +139,10 @@ int store_order_list(struct store *s, const char *acct_id, size_t offset,
  * once, by id. */
 int store_order_ids_by_authz(struct store *s, const char *authz_id,
     char ***ret_ids);
+/* True (1) when an order that uses authz_id has another authorization
+ * still pending with none of its challenges being validated (its client
+ * has a challenge left to answer), 0 when not, negative on error. */
+int store_authz_sibling_unanswered(struct store *s, const char *authz_id);
 
 /* Certificates, by serial (hex). */
 int store_cert_insert(struct store *s, const struct cert *c);

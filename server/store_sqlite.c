@@ -64,6 +64,7 @@ enum st {
 	ST_ORDER_UPDATE,
 	ST_ORDER_LIST,
 	ST_ORDER_BY_AUTHZ,
+	ST_AUTHZ_SIBLING_UNANSWERED,
 	ST_CERT_INSERT,
 	ST_CERT_GET,
 	ST_CERT_STATUS,
@@ -157,6 +158,16 @@ static const char *const st_sql[ST__MAX] = {
 	/* The index order_idents_authz alone, in its order (no sort). */
 	[ST_ORDER_BY_AUTHZ] = "SELECT DISTINCT order_id FROM order_idents"
 	    " WHERE authz_id = ?1 ORDER BY order_id",
+	/* Another authorization of an order that uses ?1, still pending
+	 * and none of its challenges being validated: its order's client
+	 * has a challenge left to answer. */
+	[ST_AUTHZ_SIBLING_UNANSWERED] = "SELECT 1 FROM order_idents o"
+	    " JOIN order_idents s ON s.order_id = o.order_id"
+	    " JOIN authzs a ON a.id = s.authz_id"
+	    " WHERE o.authz_id = ?1 AND s.authz_id <> ?1"
+	    " AND a.status = 'pending' AND NOT EXISTS (SELECT 1 FROM"
+	    " challenges c WHERE c.authz_id = a.id AND"
+	    " c.status = 'processing') LIMIT 1",
 
 	[ST_CERT_INSERT] = "INSERT INTO certs (serial, acct_id, order_id, der,"
 	    " names, spki_hash, not_before, not_after, revoked_at, reason,"
@@ -1862,6 +1873,22 @@ store_order_ids_by_authz(struct store *s, const char *authz_id,
 		err = collect(st, SIZE_MAX, ret_ids, &n, NULL);
 	done(st);
 	return err;
+}
+
+int
+store_authz_sibling_unanswered(struct store *s, const char *authz_id)
+{
+	sqlite3_stmt	*st = s->st[ST_AUTHZ_SIBLING_UNANSWERED];
+	struct binder	 b = { st, SQLITE_OK };
+	int		 rc = ANVIL_EDB;
+
+	if (authz_id == NULL)
+		return ANVIL_EINVAL;
+	b_text(&b, 1, authz_id);
+	if (b.rc == SQLITE_OK)
+		rc = step_row(st);
+	done(st);
+	return rc;
 }
 
 /* Certificates. */

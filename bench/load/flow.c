@@ -537,9 +537,8 @@ got_chall(struct worker *w, const struct http_resp *resp)
 	valid = status != NULL && strcmp(status, "valid") == 0;
 	json_decref(c);
 	/* A valid challenge makes its authorization valid (§7.1.6), so
-	 * the flow goes on to finalize without polling it, as lego does;
-	 * otherwise the authorization is polled after the server's
-	 * wait. */
+	 * the flow goes on to finalize without polling it; otherwise the
+	 * authorization is polled after the server's wait. */
 	if (valid) {
 		step_done(w, STEP_CHALL);
 		unpublish(w);

@@ -278,10 +278,10 @@ class Flows:
         ch = [c for c in authz["challenges"] if c["type"] == "http-01"][0]
         self.http.tokens[ch["token"]] = "wrong." + k.thumbprint()
         r = self.c.post(ch["url"], {}, k, kid=kid)
-        expect(r.status == 200 and r.json()["status"] in
-               ("processing", "invalid"), "challenge: " + r.brief())
-        expect(r.header("Retry-After") is not None or
-               r.json()["status"] == "invalid", "no Retry-After")
+        # The order's only challenge: the answer waits for the result.
+        expect(r.status == 200 and r.json()["status"] == "invalid" and
+               r.json()["error"]["type"] == PROBLEM_NS +
+               "incorrectResponse", "challenge: " + r.brief())
         expect(any('rel="up"' in v and authz_url in v
                    for v in r.headers.get_all("Link") or []),
                "no Link rel=up to the authorization")
@@ -301,6 +301,60 @@ class Flows:
         # Asking again changes nothing (§7.5.1 retries are not offered).
         r = self.c.post(ch["url"], {}, k, kid=kid)
         expect(r.json()["status"] == "invalid", "retry: " + r.brief())
+
+    def chall_of(self, k, kid, authz_url):
+        authz = self.c.get(authz_url, k, kid)
+        ch = [c for c in authz["challenges"] if c["type"] == "http-01"][0]
+        self.http.tokens[ch["token"]] = ch["token"] + "." + k.thumbprint()
+        return ch
+
+    def case_challenge_answer_waits_for_validation(self):
+        # §7.5.1: the POST that answers an order's last challenge is
+        # answered with the validation's result (challenge_wait_ms); the
+        # ones before it at once, their validations running meanwhile.
+        k, kid = self.account()
+        url, order = self.c.new_order(k, kid, [name()])
+        ch = self.chall_of(k, kid, order["authorizations"][0])
+        r = self.c.post(ch["url"], {}, k, kid=kid)
+        body = r.json()
+        expect(r.status == 200 and body["status"] == "valid" and
+               "validated" in body, "challenge: " + r.brief())
+        expect(r.header("Retry-After") is None, "Retry-After on valid")
+        expect(any('rel="up"' in v and order["authorizations"][0] in v
+                   for v in r.headers.get_all("Link") or []),
+               "no Link rel=up to the authorization")
+        expect(self.c.get(url, k, kid)["status"] == "ready",
+               "order not ready after a valid answer")
+
+        url, order = self.c.new_order(k, kid, [name(), name()])
+        first, last = [self.chall_of(k, kid, a)
+                       for a in order["authorizations"]]
+        r = self.c.post(first["url"], {}, k, kid=kid)
+        expect(r.status == 200 and r.json()["status"] in
+               ("processing", "valid") and
+               (r.json()["status"] == "valid" or
+                r.header("Retry-After") is not None),
+               "first challenge: " + r.brief())
+        r = self.c.post(last["url"], {}, k, kid=kid)
+        expect(r.status == 200 and r.json()["status"] == "valid",
+               "last challenge: " + r.brief())
+        self.c.wait_status(url, k, kid, ("ready",))
+
+    def case_challenge_answer_wait_bounded(self):
+        # A validation slower than challenge_wait_ms (1 s): the answer
+        # says processing, with Retry-After, once the wait is over.
+        k, kid = self.account()
+        url, order = self.c.new_order(k, kid, [name()])
+        ch = self.chall_of(k, kid, order["authorizations"][0])
+        self.http.delays[ch["token"]] = 2.5
+        t0 = time.time()
+        r = self.c.post(ch["url"], {}, k, kid=kid)
+        took = time.time() - t0
+        expect(r.status == 200 and r.json()["status"] == "processing" and
+               r.header("Retry-After") is not None,
+               "challenge: " + r.brief())
+        expect(0.9 <= took < 2.4, "answered after %.2f s" % took)
+        self.c.wait_status(url, k, kid, ("ready",))
 
     def case_authz_reuse_and_deactivation(self):
         k, kid = self.account()

@@ -3,19 +3,23 @@
 it: run "before" against a server, restart the server on the same state,
 then run "after".
 
-Usage: persist.py before|after STATEFILE DIRECTORY_URL CA_BUNDLE
+Usage: persist.py before|after|parked STATEFILE DIRECTORY_URL CA_BUNDLE
 Environment: HTTP01_PORT - the port the server's http-01 checks connect to.
 
 "before" makes an account, a valid order with its certificate, a pending
 order, and keeps a nonce; "after" checks the account, both orders, the
 authorizations and the certificate bytes are unchanged, that the old nonce
 is refused with badNonce (and the answer brings a fresh one), and that the
-certificate can still be revoked.  TAP output, one line a check.
+certificate can still be revoked.  "parked" answers a challenge whose
+validation is slow, creating STATEFILE just before its POST: the server
+is then stopped, and the answer that waited for the validation must come
+at once, not be lost.  TAP output, one line a check.
 """
 import json
 import os
 import secrets
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
@@ -70,6 +74,26 @@ def before(path, c, port):
     http.close()
 
 
+def parked(path, c, port):
+    http = Http01Responder(port)
+    k = Key("ec256")
+    kid = c.account(k)
+    url, order = c.new_order(k, kid, ["s%s.example.test" %
+                                      secrets.token_hex(4)])
+    authz = c.get(order["authorizations"][0], k, kid)
+    ch = [x for x in authz["challenges"] if x["type"] == "http-01"][0]
+    http.tokens[ch["token"]] = ch["token"] + "." + k.thumbprint()
+    http.delays[ch["token"]] = 5
+    with open(path, "w") as f:
+        f.write("posting\n")
+    t0 = time.time()
+    r = c.post(ch["url"], {}, k, kid=kid)
+    took = time.time() - t0
+    check("parked_answer_at_stop", r.status == 200 and
+          r.json()["status"] == "processing" and took < 0.9,
+          "%s after %.2f s" % (r.brief(), took))
+
+
 def after(path, c):
     with open(path) as f:
         st = json.load(f)
@@ -102,12 +126,15 @@ def after(path, c):
 
 
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] not in ("before", "after"):
+    if len(sys.argv) != 5 or sys.argv[1] not in ("before", "after",
+                                                 "parked"):
         sys.exit(__doc__)
     c = Client(sys.argv[3], sys.argv[4])
     try:
         if sys.argv[1] == "before":
             before(sys.argv[2], c, int(os.environ["HTTP01_PORT"]))
+        elif sys.argv[1] == "parked":
+            parked(sys.argv[2], c, int(os.environ["HTTP01_PORT"]))
         else:
             after(sys.argv[2], c)
     except Exception as e:  # noqa: BLE001 - reported as a failed check

@@ -13,9 +13,20 @@ st=$TEST_TMP/persist.json
 "$PY" "$REPO_ROOT/tests/integration/persist.py" before "$st" \
     "$ACME_DIRECTORY" "$ACME_CA_BUNDLE"
 
+# A challenge answer waiting for a slow validation when SIGTERM comes
+# is sent then, not lost.
+parked_flag=$TEST_TMP/parked.posting
+"$PY" "$REPO_ROOT/tests/integration/persist.py" parked "$parked_flag" \
+    "$ACME_DIRECTORY" "$ACME_CA_BUNDLE" >"$TEST_TMP/parked.tap" &
+parked_pid=$!
+wait_until 30 test -e "$parked_flag" || die "parked: no POST"
+sleep 0.3
+
 # The same command line, read back from the running server.
 mapfile -d '' argv <"/proc/$_server_pid/cmdline"
 target_stop
+wait "$parked_pid" || true
+cat "$TEST_TMP/parked.tap"
 [ -z "${_hook_failure:-}" ] || die "first stop: $_hook_failure"
 SPAWN_OWN_STOP=1 spawn anvil-ca "${argv[@]}"
 _server_pid=$SPAWN_PID

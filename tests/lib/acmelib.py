@@ -343,11 +343,13 @@ class Client:
 
 class Http01Responder:
     """Serves /.well-known/acme-challenge/TOKEN on 127.0.0.1:port from the
-    dict self.tokens, in a daemon thread."""
+    dict self.tokens, in a daemon thread; a token in self.delays is
+    answered that many seconds late."""
 
     def __init__(self, port):
         self.tokens = {}
-        tokens = self.tokens
+        self.delays = {}
+        tokens, delays = self.tokens, self.delays
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
@@ -355,6 +357,8 @@ class Http01Responder:
                 tok = self.path[len(prefix):] if self.path.startswith(
                     prefix) else None
                 body = tokens.get(tok)
+                if tok in delays:
+                    time.sleep(delays[tok])
                 if body is None:
                     self.send_error(404)
                     return

@@ -643,6 +643,43 @@ def clients_leave_before_the_answer(x):
                    % r.json().get("status"))
 
 
+@case(may_add=("orders", "authzs"))
+def clients_leave_before_the_validation(x):
+    """Ten challenge POSTs, each the only one of its order, so that the
+    answer waits for the validation (challenge_wait_ms), whose clients
+    close the connection at once: the validations end (nothing answers
+    on the http-01 port here: invalid), their answers go to no one, and
+    the server neither crashes nor stalls."""
+    chals = []
+    for i in range(10):
+        order = x.c.post(x.c.url("newOrder"), {"identifiers": [
+            {"type": "dns", "value": "gone%d.example.test" % i}]},
+            x.a_key, kid=x.a_kid)
+        expect_ok(order, 201)
+        authz = x.c.post(order.json()["authorizations"][0], None, x.a_key,
+                         kid=x.a_kid)
+        expect_ok(authz)
+        ch = [c for c in authz.json()["challenges"]
+              if c["type"] == "http-01"][0]
+        prot = x.c.protected(ch["url"], x.a_key, kid=x.a_kid)
+        send_and_vanish(x, ch["url"], json.dumps(x.c.flattened(
+            prot, x.c.encode_payload({}), x.a_key)).encode())
+        chals.append(ch["url"])
+    deadline = time.time() + 20
+    for url in chals:
+        while True:
+            r = x.c.post(url, None, x.a_key, kid=x.a_kid)
+            expect_ok(r)
+            if r.json().get("status") not in ("pending", "processing"):
+                break
+            if time.time() > deadline:
+                raise Fail("challenge still %r" % r.json().get("status"))
+            time.sleep(0.1)
+        if r.json().get("status") != "invalid":
+            raise Fail("challenge %r with nothing to answer it"
+                       % r.json().get("status"))
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: cases.py DIRECTORY_URL CA_BUNDLE")

@@ -57,6 +57,8 @@ test_broken_files(void **state)
 		{ "listen = \n", ":1: empty" },
 		{ "website = ftp://x\n", ":1: website" },
 		{ "base_url = https://x/\n", ":1: base_url" },
+		{ "challenge_wait_ms = 10001\n", ":1: challenge_wait_ms" },
+		{ "challenge_wait_ms = -1\n", ":1: challenge_wait_ms" },
 	};
 	struct config c;
 	char err[512];
@@ -90,7 +92,13 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c.http01_port, 80);
 	assert_int_equal(c.tlsalpn01_port, 443);
 	assert_int_equal(c.validity_days, 90);
+	assert_int_equal(c.challenge_wait_ms, 1000);
 	assert_null(c.listen);
+	config_done(&c);
+
+	assert_int_equal(load("challenge_wait_ms = 0\n", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.challenge_wait_ms, 0);
 	config_done(&c);
 
 	assert_int_equal(load("listen = [::1]:8443\n  http01_port=5002 \n"

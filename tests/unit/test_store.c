@@ -1018,6 +1018,17 @@ test_order(void **state)
 	assert_int_equal(strv_len(ids), 0);
 	strv_free(ids);
 
+	/* Whether an order of an authorization still waits for another
+	 * challenge answer: authz-w is pending with no validation running,
+	 * then its challenge is being validated. */
+	assert_int_equal(store_authz_sibling_unanswered(f->s, "authz-1"), 1);
+	assert_int_equal(store_authz_sibling_unanswered(f->s, "authz-w"), 1);
+	assert_int_equal(store_authz_sibling_unanswered(f->s, "authz-x"), 0);
+	z.challs[0].status = CHALL_PROCESSING;
+	assert_int_equal(store_chall_update(f->s, &z, 0, false), 0);
+	assert_int_equal(store_authz_sibling_unanswered(f->s, "authz-1"), 0);
+	assert_int_equal(store_authz_sibling_unanswered(f->s, "authz-w"), 1);
+
 	/* Update writes status, error and cert_serial only. */
 	o.status = ORDER_INVALID;
 	o.error = "{\"type\":\"urn:ietf:params:acme:error:badCSR\"}";
