@@ -70,9 +70,9 @@ struct fetch {
  * The http-01 client of one thread.  The curl handle lives as long as the
  * thread: the options that never change are set once, when it is made,
  * and each request sets its URL, its time limits, its Host header and its
- * pinned address.  So curl's set-up (the handle, the multi handle that
- * curl_easy_perform() keeps in it, and that one's wake-up socket pair) is
- * made once per thread instead of once per request.
+ * pinned address.  So curl's set-up (the easy handle, the multi handle
+ * that runs it and that one's wake-up socket pair) is made once per
+ * thread instead of once per request.
  *
  * What must not outlive a request does not:
  *  - connections: CURLOPT_FRESH_CONNECT and CURLOPT_FORBID_REUSE, so every
@@ -87,6 +87,7 @@ struct fetch {
  */
 struct va_http01 {
 	CURL		*h;		/* owned */
+	CURLM		*m;		/* owned; runs h (see run()) */
 	struct fetch	 f;		/* the last request's response */
 	char		 pin[HOST_MAX + INET6_ADDRSTRLEN + 16];
 					/* "HOST:PORT:ADDR" */
@@ -160,7 +161,8 @@ va__http01_new(struct va_http01 **ret)
 		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	if (cc != CURLE_OK) {
+	c->m = curl_multi_init();
+	if (cc != CURLE_OK || c->m == NULL) {
 		va__http01_free(c);
 		return ANVIL_ENOMEM;
 	}
@@ -173,9 +175,50 @@ va__http01_free(struct va_http01 *c)
 {
 	if (c == NULL)
 		return;
+	/* h is never left in m (run() removes it): either order works. */
+	curl_multi_cleanup(c->m);
 	curl_easy_cleanup(c->h);
 	anvil_buf_free(&c->f.body);
 	free(c);
+}
+
+/*
+ * Runs c's transfer to its end, as curl_easy_perform() would, on c's own
+ * multi handle: it starts the transfer before its first wait, where
+ * curl_easy_perform() first polls its wake-up socket for nothing (one
+ * poll() per request).  Each wait is curl_multi_poll(), which waits for
+ * the transfer's socket or for curl's own next timeout (the
+ * CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS set by perform(), so
+ * the transfer ends by the deadline).  Returns curl's result for the
+ * transfer; CURLE_OUT_OF_MEMORY when the multi handle fails.
+ */
+static CURLcode
+run(struct va_http01 *c)
+{
+	CURLMsg		*msg;
+	CURLcode	 cc = CURLE_OUT_OF_MEMORY;
+	CURLMcode	 mc;
+	int		 running = 1, left;
+
+	if (curl_multi_add_handle(c->m, c->h) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	/*
+	 * Terminates: curl ends the transfer by its time limit at the
+	 * latest, and each wait returns by curl's next timeout.
+	 */
+	mc = curl_multi_perform(c->m, &running);
+	while (mc == CURLM_OK && running > 0) {
+		mc = curl_multi_poll(c->m, NULL, 0, 1000, NULL);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(c->m, &running);
+	}
+	if (mc == CURLM_OK) {
+		msg = curl_multi_info_read(c->m, &left);
+		if (msg != NULL && msg->msg == CURLMSG_DONE)
+			cc = msg->data.result;
+	}
+	(void)curl_multi_remove_handle(c->m, c->h);
+	return cc;
 }
 
 /*
@@ -225,10 +268,21 @@ perform(struct va_http01 *c, const struct hop *hop, const char *addr,
 		cc = curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, left);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, left);
+	/*
+	 * An http: request goes out in one write on a connection of its
+	 * own with nothing sent before it, which Nagle's algorithm never
+	 * holds back: curl's TCP_NODELAY would be one setsockopt() per
+	 * request for nothing.  Over TLS the request follows the
+	 * handshake's last flight, which may not be acknowledged yet, so
+	 * there it is kept.
+	 */
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c->h, CURLOPT_TCP_NODELAY,
+		    hop->https ? 1L : 0L);
 	if (cc != CURLE_OK)
 		return cc;
 
-	cc = curl_easy_perform(c->h);
+	cc = run(c);
 	/* curl's DNS cache may hold the pin now: the next request drops it. */
 	(void)snprintf(c->unpin, sizeof(c->unpin), "-%s:%d", hop->host,
 	    hop->port);

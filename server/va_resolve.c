@@ -179,6 +179,31 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	r->expired = 1;
 }
 
+/*
+ * Makes the resolver's event_base, on poll() rather than epoll when
+ * libevent has it.  A lookup watches two sockets of its own, each made
+ * for one query and closed on its answer: with epoll each costs an
+ * epoll_ctl() to add it and one to remove it, four system calls per
+ * lookup beside the wait, while poll() is handed the few descriptors with
+ * each wait and needs none.  Returns the base or NULL.
+ */
+static struct event_base *
+base_new(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base = NULL;
+
+	cfg = event_config_new();
+	if (cfg != NULL && event_config_avoid_method(cfg, "epoll") == 0)
+		base = event_base_new_with_config(cfg);
+	if (cfg != NULL)
+		event_config_free(cfg);
+	/* Without poll() (nor select()), whatever libevent has. */
+	if (base == NULL)
+		base = event_base_new();
+	return base;
+}
+
 int
 va__resolver_new(const char *resolver, struct va_resolver **ret)
 {
@@ -197,7 +222,7 @@ va__resolver_new(const char *resolver, struct va_resolver **ret)
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		goto out;
-	r->base = event_base_new();
+	r->base = base_new();
 	if (r->base == NULL)
 		goto out;
 	r->timer = evtimer_new(r->base, on_deadline, r);

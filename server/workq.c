@@ -120,13 +120,18 @@ deliver(struct workq *q)
 	}
 }
 
+/*
+ * The pipe's read callback: empties the pipe, then delivers.  A read that
+ * does not fill buf took all there was, so no second read is made to see
+ * it fail with EAGAIN; a byte written after it wakes the loop again.
+ */
 static void
 on_wakeup(evutil_socket_t fd, short what, void *arg)
 {
 	char	 buf[64];
 
 	(void)what;
-	while (read(fd, buf, sizeof(buf)) > 0)
+	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
 		continue;
 	deliver(arg);
 }

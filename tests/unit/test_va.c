@@ -1117,10 +1117,11 @@ ctx_check(const struct va_config *cfg, struct va_ctx *vc, const char *token,
 static void
 test_http01_reuse(void **state)
 {
-	struct va_config in, cfg;
+	struct va_config in, cfg, tcfg;
 	struct va_ctx	 vc;
 	struct va_result res;
 	int64_t		 t0;
+	int		 silent, sport;
 
 	(void)state;
 	make_cfg(&in, hs.port, 0, 5000);
@@ -1169,6 +1170,22 @@ test_http01_reuse(void **state)
 	ctx_check(&cfg, &vc, "okcrlf", &res);
 	expect(&res, 1, 0, NULL);
 	(void)http_requests_reset();
+
+	/* A listener that never answers: the transfer ends at the
+	 * deadline, and the handle (and the multi handle that runs it) is
+	 * left ready for the next check, which passes. */
+	silent = listen_tcp(&sport);
+	make_cfg(&in, sport, 0, 300);
+	assert_int_equal(va__config(&in, &tcfg), 0);
+	t0 = va__now_ms();
+	ctx_check(&tcfg, &vc, "ok", &res);
+	expect(&res, 0, ANVIL_PROB_CONNECTION, "timeout waiting for the "
+	    "answer");
+	assert_true(va__now_ms() - t0 < 1500);
+	(void)close(silent);
+	ctx_check(&cfg, &vc, "ok", &res);
+	expect(&res, 1, 0, NULL);
+	assert_int_equal(http_requests_reset(), 1);
 
 	/* Another port, where nothing listens: neither the last address
 	 * pinned nor a kept connection answers for it. */
