@@ -16,8 +16,9 @@
  * the leaf's DER to its to-be-signed part and signature and verifies that
  * signature with the issuer's key, decoded once per distinct issuer
  * certificate (compared byte for byte), with a verifying context kept
- * with it; the leaf must also carry our SubjectPublicKeyInfo and our
- * name, byte for byte.
+ * with it; the issuer's PEM text, the same in every chain, is compared
+ * as it is and decoded only when it is new.  The leaf must also carry our
+ * SubjectPublicKeyInfo and our name, byte for byte.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -239,18 +240,16 @@ load_der_tlv(const uint8_t **p, const uint8_t *end, unsigned *tag,
 }
 
 /*
- * Finds the n-th (0-based) "CERTIFICATE" PEM block of pem and decodes it
- * into a new buffer *ret (free()).  Returns 0 or -1.
+ * Finds the n-th (0-based) "CERTIFICATE" PEM block of pem: its base64
+ * text from *ret_b up to *ret_e.  Returns 0 or -1.
  */
 static int
-pem_cert(const char *pem, size_t len, int n, uint8_t **ret, size_t *ret_len)
+pem_block(const char *pem, size_t len, int n, const char **ret_b,
+    const char **ret_e)
 {
 	static const char	 begin[] = "-----BEGIN CERTIFICATE-----";
 	static const char	 end[] = "-----END CERTIFICATE-----";
-	EVP_ENCODE_CTX		*ctx = NULL;
 	const char		*b, *e, *lim = pem + len;
-	uint8_t			*out = NULL;
-	int			 o1 = 0, o2 = 0, rc = -1;
 
 	b = pem;
 	for (;;) {
@@ -265,6 +264,20 @@ pem_cert(const char *pem, size_t len, int n, uint8_t **ret, size_t *ret_len)
 			break;
 		b = e + sizeof(end) - 1;
 	}
+	*ret_b = b;
+	*ret_e = e;
+	return 0;
+}
+
+/* Decodes the base64 text from b to e into a new buffer *ret (free()).
+ * Returns 0 or -1. */
+static int
+pem_decode(const char *b, const char *e, uint8_t **ret, size_t *ret_len)
+{
+	EVP_ENCODE_CTX		*ctx = NULL;
+	uint8_t			*out = NULL;
+	int			 o1 = 0, o2 = 0, rc = -1;
+
 	if (e - b > MAX_CERT_DER * 2)
 		return -1;
 	out = malloc((size_t)(e - b) * 3 / 4 + 4);
@@ -321,48 +334,68 @@ sig_md(const uint8_t *oid, size_t n, enum load_md *ret)
 }
 
 /*
- * The index of the issuer certificate der in is: one seen before
- * (byte for byte), or decoded now with its key and a verifying context
- * (NULL for a key that verifies only with its digest, Ed25519).
- * Returns the index or -1.
+ * The index of the issuer certificate whose PEM block's base64 text runs
+ * from b to e: one seen before (the same text, or else the same DER once
+ * decoded), or decoded now with its key and a verifying context (NULL
+ * for a key that verifies only with its digest, Ed25519).  Returns the
+ * index or -1.
  */
 static int
-issuer_find(struct issuers *is, const uint8_t *der, size_t len)
+issuer_find(struct issuers *is, const char *b, const char *e)
 {
-	const unsigned char	*p = der;
+	const unsigned char	*p;
 	X509			*x;
-	EVP_PKEY		*k;
+	EVP_PKEY		*k = NULL;
 	EVP_PKEY_CTX		*ctx;
-	size_t			 i;
+	uint8_t			*der = NULL;
+	size_t			 i, len, tlen = (size_t)(e - b);
+	int			 rc = -1;
 
 	for (i = 0; i < is->n; i++)
-		if (is->len[i] == len && memcmp(is->der[i], der, len) == 0)
+		if (is->pem_len[i] == tlen && memcmp(is->pem[i], b, tlen) == 0)
 			return (int)i;
-	if (is->n == LOAD_MAX_ISSUERS)
+	if (pem_decode(b, e, &der, &len) != 0)
 		return -1;
+	for (i = 0; i < is->n; i++)
+		if (is->len[i] == len && memcmp(is->der[i], der, len) == 0) {
+			rc = (int)i;
+			goto out;
+		}
+	if (is->n == LOAD_MAX_ISSUERS)
+		goto out;
+	p = der;
 	x = d2i_X509(NULL, &p, (long)len);
 	if (x == NULL || p != der + len) {
 		X509_free(x);
-		return -1;
+		goto out;
 	}
 	k = X509_get_pubkey(x);
 	X509_free(x);
-	is->der[is->n] = malloc(len);
-	if (k == NULL || is->der[is->n] == NULL) {
-		EVP_PKEY_free(k);
-		return -1;
+	is->pem[is->n] = malloc(tlen);
+	if (k == NULL || is->pem[is->n] == NULL) {
+		free(is->pem[is->n]);
+		is->pem[is->n] = NULL;
+		goto out;
 	}
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
 	if (ctx != NULL && EVP_PKEY_verify_init(ctx) != 1) {
 		EVP_PKEY_CTX_free(ctx);
 		ctx = NULL;
 	}
-	memcpy(is->der[is->n], der, len);
+	memcpy(is->pem[is->n], b, tlen);
+	is->pem_len[is->n] = tlen;
+	is->der[is->n] = der;
 	is->len[is->n] = len;
 	is->key[is->n] = k;
 	is->vctx[is->n] = ctx;
 	is->vmd[is->n] = NULL;
-	return (int)is->n++;
+	der = NULL;
+	k = NULL;
+	rc = (int)is->n++;
+out:
+	EVP_PKEY_free(k);
+	free(der);
+	return rc;
 }
 
 void
@@ -372,6 +405,7 @@ issuers_done(struct issuers *is)
 
 	for (i = 0; i < is->n; i++) {
 		free(is->der[i]);
+		free(is->pem[i]);
 		EVP_PKEY_free(is->key[i]);
 		EVP_PKEY_CTX_free(is->vctx[i]);
 	}
@@ -421,18 +455,20 @@ cert_check(struct issuers *is, const struct certkey *ck, const char *name,
     const char *pem, size_t pem_len, const char **why)
 {
 	enum load_md	 which;
-	uint8_t		*leaf = NULL, *up = NULL;
+	uint8_t		*leaf = NULL;
 	const uint8_t	*p, *end, *cert, *tbs, *algid, *oid, *sig, *v;
-	size_t		 leaf_len = 0, up_len = 0, cert_len, tbs_len,
-			 algid_len, oid_len, sig_len, v_len;
+	const char	*lb, *le, *ub, *ue;
+	size_t		 leaf_len = 0, cert_len, tbs_len, algid_len,
+			 oid_len, sig_len, v_len;
 	unsigned	 tag;
 	int		 i, rc = -1;
 
 	*why = "chain: no PEM certificate";
-	if (pem_cert(pem, pem_len, 0, &leaf, &leaf_len) != 0)
+	if (pem_block(pem, pem_len, 0, &lb, &le) != 0 ||
+	    pem_decode(lb, le, &leaf, &leaf_len) != 0)
 		goto out;
 	*why = "chain: no issuer certificate";
-	if (pem_cert(pem, pem_len, 1, &up, &up_len) != 0)
+	if (pem_block(le, (size_t)(pem + pem_len - le), 0, &ub, &ue) != 0)
 		goto out;
 	/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
 	 * signatureValue BIT STRING } (RFC 5280 §4.1) */
@@ -462,7 +498,7 @@ cert_check(struct issuers *is, const struct certkey *ck, const char *name,
 	if (sig_md(oid, oid_len, &which) != 0)
 		goto out;
 	*why = "chain: issuer certificate does not parse";
-	i = issuer_find(is, up, up_len);
+	i = issuer_find(is, ub, ue);
 	if (i < 0)
 		goto out;
 	*why = "chain: bad leaf signature";
@@ -478,6 +514,5 @@ cert_check(struct issuers *is, const struct certkey *ck, const char *name,
 out:
 	ERR_clear_error();
 	free(leaf);
-	free(up);
 	return rc;
 }

@@ -614,6 +614,7 @@ got_cert(struct worker *w, const struct http_resp *resp)
 static void
 next_flow(struct worker *w)
 {
+	static const char hex[] = "0123456789abcdef";
 	uint8_t		 rnd[8];
 	char		 payload[ANVIL_MAX_NAME_LEN + 96];
 	size_t		 i;
@@ -631,8 +632,10 @@ next_flow(struct worker *w)
 	}
 	/* A fresh label each time: no authorization can be re-used. */
 	w->name[0] = 'l';
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(w->name + 1 + 2 * i, 3, "%02x", rnd[i]);
+	for (i = 0; i < sizeof(rnd); i++) {
+		w->name[1 + 2 * i] = hex[rnd[i] >> 4];
+		w->name[2 + 2 * i] = hex[rnd[i] & 0xf];
+	}
 	snprintf(w->name + 1 + 2 * sizeof(rnd),
 	    sizeof(w->name) - 1 - 2 * sizeof(rnd), ".%s", w->b->suffix);
 	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":"

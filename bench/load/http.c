@@ -945,6 +945,20 @@ on_defer(evutil_socket_t fd, short what, void *arg)
 		io_error(c, err);
 }
 
+/* Appends v in decimal to b.  Returns 0 or an ANVIL_E* code. */
+static int
+add_decimal(struct anvil_buf *b, size_t v)
+{
+	char	 d[24];
+	size_t	 i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return anvil_buf_add(b, d + i, sizeof(d) - i);
+}
+
 int
 http_conn_request(struct http_conn *c, const char *method, const char *url,
     const char *content_type, const char *body, size_t body_len,
@@ -964,14 +978,33 @@ http_conn_request(struct http_conn *c, const char *method, const char *url,
 	/* The URL comes from the server: no byte may break the line. */
 	if (strlen(path) >= LOAD_MAX_URL || strpbrk(path, " \r\n\t") != NULL)
 		return ANVIL_EINVAL;
+	/* Put together piece by piece: printf's parsing of the format
+	 * cost more than the copies. */
 	anvil_buf_reset(&c->req);
-	rc = anvil_buf_addf(&c->req, "%s %s HTTP/1.1\r\nHost: %s\r\n"
-	    "User-Agent: anvil-load\r\nAccept: */*\r\n", method, path,
-	    c->authority);
-	if (rc == 0 && (body != NULL || strcmp(method, "POST") == 0))
-		rc = anvil_buf_addf(&c->req, "Content-Type: %s\r\n"
-		    "Content-Length: %zu\r\n", content_type != NULL ?
-		    content_type : "application/octet-stream", body_len);
+	rc = anvil_buf_adds(&c->req, method);
+	if (rc == 0)
+		rc = anvil_buf_add(&c->req, " ", 1);
+	if (rc == 0)
+		rc = anvil_buf_adds(&c->req, path);
+	if (rc == 0)
+		rc = anvil_buf_adds(&c->req, " HTTP/1.1\r\nHost: ");
+	if (rc == 0)
+		rc = anvil_buf_adds(&c->req, c->authority);
+	if (rc == 0)
+		rc = anvil_buf_adds(&c->req, "\r\nUser-Agent: anvil-load\r\n"
+		    "Accept: */*\r\n");
+	if (rc == 0 && (body != NULL || strcmp(method, "POST") == 0)) {
+		rc = anvil_buf_adds(&c->req, "Content-Type: ");
+		if (rc == 0)
+			rc = anvil_buf_adds(&c->req, content_type != NULL ?
+			    content_type : "application/octet-stream");
+		if (rc == 0)
+			rc = anvil_buf_adds(&c->req, "\r\nContent-Length: ");
+		if (rc == 0)
+			rc = add_decimal(&c->req, body_len);
+		if (rc == 0)
+			rc = anvil_buf_adds(&c->req, "\r\n");
+	}
 	if (rc == 0)
 		rc = anvil_buf_adds(&c->req, "\r\n");
 	if (rc == 0 && body_len > 0)

@@ -267,10 +267,13 @@ int	signer_jws(struct signer *s, const char *kid, const char *nonce,
 struct certkey;
 
 /* Issuer certificates seen (DER) and their keys, decoded once, each with
- * a context initialised for verifying. */
+ * a context initialised for verifying, and the base64 text of the PEM
+ * block it was first seen in (the same text is not decoded again). */
 struct issuers {
 	uint8_t		*der[LOAD_MAX_ISSUERS];	/* malloc() */
 	size_t		 len[LOAD_MAX_ISSUERS];
+	char		*pem[LOAD_MAX_ISSUERS];	/* malloc() */
+	size_t		 pem_len[LOAD_MAX_ISSUERS];
 	EVP_PKEY	*key[LOAD_MAX_ISSUERS];	/* owned */
 	EVP_PKEY_CTX	*vctx[LOAD_MAX_ISSUERS];	/* owned */
 	const EVP_MD	*vmd[LOAD_MAX_ISSUERS];	/* digest set in vctx */

@@ -140,6 +140,8 @@ test_chain(void **state)
 	X509		*leaf;
 	const char	*why;
 	const char	*name = "l0011223344556677.example.test";
+	char		*pem, *crlf;
+	size_t		 i, j;
 
 	(void)state;
 	memset(&is, 0, sizeof(is));
@@ -170,6 +172,29 @@ test_chain(void **state)
 	/* No issuer at all. */
 	assert_int_equal(check(&is, ck, name, leaf, NULL, &why), -1);
 	assert_string_equal(why, "chain: no issuer certificate");
+
+	/* The first issuer's PEM with other line ends: another text, the
+	 * same DER, the same cache entry; broken base64 is refused. */
+	pem = chain_pem(leaf, ca1.cert);
+	crlf = malloc(2 * strlen(pem) + 1);
+	assert_non_null(crlf);
+	for (i = 0, j = 0; pem[i] != '\0'; i++) {
+		if (pem[i] == '\n')
+			crlf[j++] = '\r';
+		crlf[j++] = pem[i];
+	}
+	crlf[j] = '\0';
+	assert_int_equal(cert_check(&is, ck, name, crlf, j, &why), 0);
+	assert_int_equal(is.n, 2);
+	i = (size_t)(strstr(pem, "-----END CERTIFICATE-----\n-----BEGIN") -
+	    pem);
+	memcpy(pem + i + 60, "!!!!", 4);
+	assert_int_equal(cert_check(&is, ck, name, pem, strlen(pem), &why),
+	    -1);
+	assert_string_equal(why, "chain: issuer certificate does not parse");
+	assert_int_equal(is.n, 2);
+	free(pem);
+	free(crlf);
 	X509_free(leaf);
 
 	/* Signed by another key than the issuer's, with its name. */
