@@ -107,23 +107,16 @@ names_add(struct names *ns, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* Adds every dNSName of the subjectAltName extension request. */
+/* Adds every dNSName of the subjectAltName among exts (may be NULL). */
 static int
-san_names(X509_REQ *req, struct names *ns)
+san_names(const STACK_OF(X509_EXTENSION) *exts, struct names *ns)
 {
-	STACK_OF(X509_EXTENSION)	*exts = NULL;
-	GENERAL_NAMES			*gens = NULL;
-	const GENERAL_NAME		*gen;
-	int				 crit = -1, i, rc = 0;
+	GENERAL_NAMES		*gens = NULL;
+	const GENERAL_NAME	*gen;
+	int			 crit = -1, i, rc = 0;
 
-	/* OpenSSL 3 returns an empty list for a CSR without extensions:
-	 * NULL means the extension request did not decode. */
-	exts = X509_REQ_get_extensions(req);
-	if (exts == NULL) {
-		ERR_clear_error();
-		rc = ANVIL_ECSR;
-		goto out;
-	}
+	if (exts == NULL)
+		return 0;
 	gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
 	if (gens == NULL) {
 		/* -1: absent; -2: more than one; else undecodable. */
@@ -146,20 +139,17 @@ out:
 	if (rc != 0)
 		ERR_clear_error();
 	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
 }
 
-/* Adds every subject commonName. */
+/* Adds every commonName of subj (may be NULL). */
 static int
-cn_names(X509_REQ *req, struct names *ns)
+cn_names(const X509_NAME *subj, struct names *ns)
 {
-	const X509_NAME	*subj;
 	X509_NAME_ENTRY	*ent;
 	unsigned char	*utf8 = NULL;
 	int		 idx = -1, len, rc = 0;
 
-	subj = X509_REQ_get_subject_name(req);
 	if (subj == NULL)
 		return 0;
 	for (;;) {
@@ -189,20 +179,21 @@ cn_names(X509_REQ *req, struct names *ns)
  * when it is not among them.  A CSR with no name at all is refused too.
  */
 int
-anvil_csr_names(X509_REQ *req, size_t max, char ***ret)
+anvil_csr_names_of(const X509_NAME *subject,
+    const STACK_OF(X509_EXTENSION) *exts, size_t max, char ***ret)
 {
 	struct names	 ns = { NULL, 0, max };
 	int		 rc;
 
-	if (req == NULL || max == 0 || max > NAMES_MAX)
+	if (max == 0 || max > NAMES_MAX)
 		return ANVIL_EINVAL;
 	ns.v = calloc(max + 1, sizeof(*ns.v));
 	if (ns.v == NULL)
 		return ANVIL_ENOMEM;
-	rc = san_names(req, &ns);
+	rc = san_names(exts, &ns);
 	if (rc != 0)
 		goto out;
-	rc = cn_names(req, &ns);
+	rc = cn_names(subject, &ns);
 	if (rc != 0)
 		goto out;
 	if (ns.n == 0) {
@@ -213,6 +204,27 @@ anvil_csr_names(X509_REQ *req, size_t max, char ***ret)
 	ns.v = NULL;
 out:
 	anvil_strv_free(ns.v);
+	return rc;
+}
+
+int
+anvil_csr_names(X509_REQ *req, size_t max, char ***ret)
+{
+	STACK_OF(X509_EXTENSION)	*exts;
+	int				 rc;
+
+	if (req == NULL || max == 0 || max > NAMES_MAX)
+		return ANVIL_EINVAL;
+	/* OpenSSL 3 returns an empty list for a CSR without extensions:
+	 * NULL means the extension request did not decode. */
+	exts = X509_REQ_get_extensions(req);
+	if (exts == NULL) {
+		ERR_clear_error();
+		return ANVIL_ECSR;
+	}
+	rc = anvil_csr_names_of(X509_REQ_get_subject_name(req), exts, max,
+	    ret);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
 }
 

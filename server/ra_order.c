@@ -3,12 +3,14 @@
  * finalize with the CSR checks, and certificate download (§7.4.2).
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
@@ -551,6 +553,17 @@ point_is_acct_key(const struct req *r, const uint8_t *point, size_t len)
 	return anvil_jwk_ec_point_is(r->key, point, len) ? 1 : 0;
 }
 
+/* SHA-256, fetched once for the process: SHA256() fetches it by name on
+ * every call (EVP_Q_digest). */
+static EVP_MD *spki_md;
+static pthread_once_t spki_md_once = PTHREAD_ONCE_INIT;
+
+static void
+spki_md_fetch(void)
+{
+	spki_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 /* Looks up the SHA-256 of an SPKI DER in the blocked keys: 1 blocked, 0
  * not, or an error.  The hash (base64url, as sign_resp.spki_hash) is left
  * in hash when not NULL. */
@@ -563,8 +576,12 @@ spki_blocked(struct server *srv, const uint8_t *spki, size_t len,
 
 	if (hash == NULL)
 		hash = buf;
-	if (SHA256(spki, len, md) == NULL)
+	if (pthread_once(&spki_md_once, spki_md_fetch) != 0 ||
+	    spki_md == NULL ||
+	    EVP_Digest(spki, len, md, NULL, spki_md, NULL) != 1) {
+		ERR_clear_error();
 		return ANVIL_ECRYPTO;
+	}
 	(void)anvil_b64url_encode_to(hash, md, sizeof(md));
 	return store_key_blocked(srv->store, hash);
 }

@@ -75,6 +75,8 @@ struct signer {
 	EVP_MD_CTX	*ctx;		/* the copy a leaf spends; owned */
 	EVP_MD		*sha1;		/* for the SKI; owned */
 	EVP_MD		*sha256;	/* for spki_hash; owned */
+	struct signer_ec *ec;		/* the CSR reader's keys and
+					   digests; owned */
 };
 
 int
@@ -455,6 +457,8 @@ signer_open(const char *state_dir, struct signer **ret)
 	if (rc == 0)
 		rc = sign_prepare(s);
 	if (rc == 0)
+		rc = signer__ec_new(&s->ec);
+	if (rc == 0)
 		rc = leaf_prepare(s, NULL, NULL, &s->leaf, &s->ku_idx,
 		    &s->cdp_idx);
 	if (rc == 0)
@@ -510,6 +514,7 @@ signer_free(struct signer *s)
 	EVP_MD_CTX_free(s->ctx);
 	EVP_MD_free(s->sha1);
 	EVP_MD_free(s->sha256);
+	signer__ec_free(s->ec);
 	free(s);
 }
 
@@ -699,13 +704,13 @@ out:
  * subjectPublicKey bits, RFC 5280 §4.2.1.2 method (1).
  */
 static int
-ski_set(const struct signer *s, X509 *x, const unsigned char *pk, int pklen)
+ski_set(const struct signer *s, X509 *x, const uint8_t *pk, size_t pklen)
 {
 	ASN1_OCTET_STRING	*ski = NULL;
 	uint8_t			 md[SHA_DIGEST_LENGTH];
 	int			 rc = ANVIL_ENOMEM;
 
-	if (EVP_Digest(pk, (size_t)pklen, md, NULL, s->sha1, NULL) != 1) {
+	if (EVP_Digest(pk, pklen, md, NULL, s->sha1, NULL) != 1) {
 		rc = ANVIL_ECRYPTO;
 		goto out;
 	}
@@ -811,16 +816,20 @@ ext_value_set(X509 *x, int idx, X509_EXTENSION *src)
 /*
  * Fills in the signer's leaf for a checked CSR and request and signs it;
  * *ret is that leaf (borrowed: the next issuance rewrites it), its CRL
- * shard in *ret_shard.  Every field that differs between two leaves is
- * written here, before the signature, whatever a failed issuance left:
- * serial, validity, key, subject, SAN, keyUsage, SKI and CDP.
+ * shard in *ret_shard.  The key comes from csr when it is not NULL (the
+ * general path), else from view (the EC path).  Every field that differs
+ * between two leaves is written here, before the signature, whatever a
+ * failed issuance left: serial, validity, key, subject, SAN, keyUsage,
+ * SKI and CDP.
  */
 static int
-leaf_build(struct signer *s, X509_REQ *csr, const struct sign_req *req,
-    int rsa, X509 **ret, int *ret_shard)
+leaf_build(struct signer *s, X509_REQ *csr, const struct signer_csr *view,
+    const struct sign_req *req, int rsa, X509 **ret, int *ret_shard)
 {
 	X509			*x = s->leaf;
 	const unsigned char	*pk = NULL;
+	const uint8_t		*vpk = NULL;
+	size_t			 vpklen = 0;
 	int			 pklen = 0, shard = 0, rc;
 
 	rc = signer__serial_set(x);
@@ -832,15 +841,23 @@ leaf_build(struct signer *s, X509_REQ *csr, const struct sign_req *req,
 	    ASN1_TIME_set(X509_getm_notAfter(x),
 	    (time_t)req->not_after) == NULL)
 		goto out;
-	rc = pubkey_copy(X509_get_X509_PUBKEY(x),
-	    X509_REQ_get_X509_PUBKEY(csr), &pk, &pklen);
+	if (csr != NULL) {
+		rc = pubkey_copy(X509_get_X509_PUBKEY(x),
+		    X509_REQ_get_X509_PUBKEY(csr), &pk, &pklen);
+		vpk = pk;
+		vpklen = (size_t)pklen;
+	} else {
+		rc = signer__csr_pubkey_set(view, X509_get_X509_PUBKEY(x));
+		vpk = view->point;
+		vpklen = view->point_len;
+	}
 	if (rc != 0)
 		goto out;
 	rc = names_set(x, req);
 	if (rc == 0)
 		rc = ext_value_set(x, s->ku_idx, rsa ? s->ku_rsa : s->ku_ec);
 	if (rc == 0)
-		rc = ski_set(s, x, pk, pklen);
+		rc = ski_set(s, x, vpk, vpklen);
 	if (rc != 0)
 		goto out;
 	rc = ANVIL_ECRYPTO;
@@ -901,12 +918,13 @@ signer_issue(struct signer *s, const struct sign_req *req,
     struct sign_resp *ret)
 {
 	struct sign_resp	 r;
+	struct signer_csr	 view;
 	X509_REQ		*csr = NULL;
 	X509			*x = NULL;	/* s->leaf, borrowed */
-	char			**names = NULL;
 	int			 rsa = 0, fast, rc;
 
 	memset(&r, 0, sizeof(r));
+	memset(&view, 0, sizeof(view));
 	if (s == NULL || req == NULL || ret == NULL)
 		return ANVIL_EINVAL;
 	rc = req_check(req);
@@ -918,26 +936,30 @@ signer_issue(struct signer *s, const struct sign_req *req,
 	if (req->csr_der == NULL || req->csr_len == 0 ||
 	    req->csr_len > ANVIL_MAX_CSR_DER)
 		goto out;
-	/* EC keys: read without the provider decoders (signer_csr.c). */
-	fast = signer__csr_ec(req->csr_der, req->csr_len, &csr);
+	/* EC keys: read without the provider decoders (signer_csr.c),
+	 * names included. */
+	fast = signer__csr_ec(s->ec, req->csr_der, req->csr_len,
+	    ANVIL_MAX_IDENTIFIERS, &view);
 	rc = 0;
-	if (!fast)
+	if (!fast) {
 		rc = anvil_csr_parse(req->csr_der, req->csr_len, &csr);
-	if (rc == 0 && !fast)
-		rc = anvil_csr_verify(csr);
+		if (rc == 0)
+			rc = anvil_csr_verify(csr);
+		if (rc == 0)
+			rc = anvil_csr_names(csr, ANVIL_MAX_IDENTIFIERS,
+			    &view.names);
+		if (rc == 0)
+			rc = key_check(csr, &rsa);
+	}
 	if (rc == 0)
-		rc = anvil_csr_names(csr, ANVIL_MAX_IDENTIFIERS, &names);
-	if (rc == 0)
-		rc = names_match(names, req);
-	if (rc == 0 && !fast)
-		rc = key_check(csr, &rsa);
+		rc = names_match(view.names, req);
 	if (rc != 0) {
 		if (rc != ANVIL_ENOMEM)
 			rc = ANVIL_ECSR;
 		goto out;
 	}
 
-	rc = leaf_build(s, csr, req, rsa, &x, &r.shard);
+	rc = leaf_build(s, csr, &view, req, rsa, &x, &r.shard);
 	if (rc == 0)
 		rc = resp_fill(s, x, req, &r);
 	if (rc != 0)
@@ -949,7 +971,7 @@ out:
 		ERR_clear_error();
 	sign_resp_clear(&r);
 	X509_REQ_free(csr);
-	anvil_strv_free(names);
+	anvil_strv_free(view.names);
 	return rc;
 }
 

@@ -23,7 +23,8 @@
 
 /*
  * Sets a positive serial of SIGNER_SERIAL_BYTES bytes on x: the time in
- * milliseconds, then random bytes (anvil_rand_time_ordered).  Returns 0, ANVIL_ECRYPTO or ANVIL_ENOMEM.
+ * milliseconds, then random bytes (anvil_rand_time_ordered).  Returns 0,
+ * ANVIL_ECRYPTO or ANVIL_ENOMEM.
  */
 int		 signer__serial_set(X509 *x);
 
@@ -66,15 +67,47 @@ int		 signer__uri_dpname(const char *url, DIST_POINT_NAME **ret);
 int		 signer__name_o_cn(const char *o, const char *cn,
 		    X509_NAME **ret);
 
-/* signer_csr.c: an EC CSR (P-256 or P-384, ECDSA with SHA-2) read and
- * its signature verified without OpenSSL's key decoders.  Returns 1 with
- * *ret (the key left undecoded: X509_REQ_get0_pubkey must not be used),
- * or 0 when the general path must decide (another kind of CSR, or one
- * this path does not accept). */
-int		 signer__csr_ec(const uint8_t *der, size_t len,
-		    X509_REQ **ret);
-/* Sets pub's fields from an encoded EC SubjectPublicKeyInfo; 0 or -1. */
-int		 signer__spki_set(X509_PUBKEY *pub, const uint8_t *der,
-		    size_t len);
+/*
+ * signer_csr.c: an EC CSR (P-256 or P-384, ECDSA with SHA-2) read and
+ * its signature verified without OpenSSL's key decoders, using a key
+ * object per curve and digests fetched once (struct signer_ec, one per
+ * signer: like the signer, used by one thread at a time).
+ */
+struct signer_ec;
+
+/* What issuance needs from a CSR that signer__csr_ec accepted. */
+struct signer_csr {
+	char		**names;	/* as anvil_csr_names lists them; owned
+					   (anvil_strv_free) */
+	int		 curve_nid;	/* its key's: NID_X9_62_prime256v1 or
+					   NID_secp384r1 */
+	const uint8_t	*point;		/* the key, an uncompressed point,
+					   inside the CSR's bytes
+					   (borrowed) */
+	size_t		 point_len;
+};
+
+/* Makes the per-signer state of the EC path.  Returns 0, ANVIL_ENOMEM or
+ * ANVIL_ECRYPTO. */
+int		 signer__ec_new(struct signer_ec **ret);
+void		 signer__ec_free(struct signer_ec *ec);
+
+/*
+ * Reads the CSR der (len bytes, already bounded by the caller), verifies
+ * its self-signature and lists its names (at most max).  Returns 1 with
+ * *ret filled (names owned by the caller), or 0, *ret untouched, when
+ * the general path must decide (another kind of CSR, or one this path
+ * does not accept).
+ */
+int		 signer__csr_ec(struct signer_ec *ec, const uint8_t *der,
+		    size_t len, size_t max, struct signer_csr *ret);
+
+/*
+ * Sets pub to the key of c (id-ecPublicKey, c's named curve and point),
+ * leaving it undecoded.  Returns 0, ANVIL_EINVAL (c holds another
+ * curve), ANVIL_ENOMEM or ANVIL_ECRYPTO.
+ */
+int		 signer__csr_pubkey_set(const struct signer_csr *c,
+		    X509_PUBKEY *pub);
 
 #endif

@@ -74,6 +74,17 @@ ANVIL_API int anvil_csr_verify(X509_REQ *req) ANVIL_MUSTCHECK;
 ANVIL_API int anvil_csr_names(X509_REQ *req, size_t max, char ***ret)
     ANVIL_MUSTCHECK;
 
+/*
+ * anvil_csr_names for a request read in parts by a caller that walks its
+ * DER itself (the CA signer's EC path): its subject (NULL: none) and the
+ * extensions of its extension request (NULL or empty: none), with the
+ * same rules and result.  Returns 0, ANVIL_ECSR, ANVIL_EINVAL (max out of
+ * range) or ANVIL_ENOMEM.
+ */
+ANVIL_API int anvil_csr_names_of(const X509_NAME *subject,
+    const STACK_OF(X509_EXTENSION) *exts, size_t max, char ***ret)
+    ANVIL_MUSTCHECK;
+
 /* Builds and signs a CSR for names (names[0] also becomes the CN when it
  * fits in 64 characters).  Returns 0, ANVIL_EINVAL, ANVIL_ECRYPTO. */
 ANVIL_API int anvil_csr_new(EVP_PKEY *key, const char *const *names,

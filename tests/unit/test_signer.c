@@ -33,8 +33,10 @@
 
 #include "anvil/anvil.h"
 
+
 #include "crl.h"
 #include "signer.h"
+#include "signer_int.h"
 
 #define DAY (24 * 60 * 60)
 
@@ -856,6 +858,38 @@ test_issue_refusals(void **state)
 	EVP_PKEY_free(key);
 }
 
+/*
+ * The leaf's DER verifies with the intermediate's key and parses back to
+ * the same certificate: encoded again (i2d_X509) it is the same bytes,
+ * its TBSCertificate re-encoded from its fields (not its cache) is the
+ * one inside it, and its two signature algorithms are the same.
+ */
+static void
+der_canonical(X509 *leaf, const uint8_t *der, size_t len)
+{
+	const ASN1_BIT_STRING	*sigbits;
+	const X509_ALGOR	*alg;
+	unsigned char		*p = NULL, *tbs = NULL;
+	int			 n, tlen;
+	X509			*again;
+
+	n = i2d_X509(leaf, &p);
+	assert_int_equal(n, (int)len);
+	assert_memory_equal(p, der, len);
+	OPENSSL_free(p);
+	/* Decoded again, re-encoded from its fields, not its cache. */
+	again = der_cert(der, len);
+	tlen = i2d_re_X509_tbs(again, &tbs);
+	assert_true(tlen > 0 && (size_t)tlen < len);
+	assert_non_null(memmem(der, len, tbs, (size_t)tlen));
+	OPENSSL_free(tbs);
+	X509_get0_signature(&sigbits, &alg, again);
+	assert_int_equal(X509_ALGOR_cmp(alg, X509_get0_tbs_sigalg(again)), 0);
+	assert_int_equal(sigbits->flags & 0x07, 0);
+	assert_int_equal(X509_verify(again, X509_get0_pubkey(inter_cert)), 1);
+	X509_free(again);
+}
+
 /* Issues for key and names; checks what every leaf must have. */
 static void
 issue_check(EVP_PKEY *key, const char *const *names, size_t n,
@@ -885,6 +919,7 @@ issue_check(EVP_PKEY *key, const char *const *names, size_t n,
 	assert_int_equal(resp->not_before, nb);
 	assert_int_equal(resp->not_after, na);
 	leaf = der_cert(resp->der, resp->der_len);
+	der_canonical(leaf, resp->der, resp->der_len);
 
 	assert_int_equal(chain_verify(leaf, inter_cert, root_cert), X509_V_OK);
 	/* Not without the intermediate. */
@@ -1202,6 +1237,289 @@ test_issue_reuse(void **state)
 	EVP_PKEY_free(ec384);
 }
 
+/* Which forms of request attributes csr_build writes. */
+enum csr_attrs {
+	CSR_EXT_REQ,		/* one extensionRequest */
+	CSR_EXT_REQ_PASSWORD,	/* ... and a challengePassword */
+	CSR_MS_EXT_REQ,		/* the Microsoft extension request */
+	CSR_NO_ATTRS,		/* none at all */
+};
+
+/*
+ * A DER CSR for key signed with md: subject CN cn (none when NULL), a
+ * SAN of the n names san (a keyUsage instead when n is 0) in the
+ * attributes that form asks for.
+ */
+static void
+csr_build(EVP_PKEY *key, const EVP_MD *md, const char *cn,
+    const char *const *san, size_t n, enum csr_attrs form, uint8_t **der,
+    size_t *len)
+{
+	X509_REQ			*req;
+	STACK_OF(X509_EXTENSION)	*exts;
+	GENERAL_NAMES			*gens;
+	GENERAL_NAME			*gen;
+	X509_EXTENSION			*ext;
+	unsigned char			*p = NULL;
+	size_t				 i;
+	int				 len_;
+
+	req = X509_REQ_new();
+	exts = sk_X509_EXTENSION_new_null();
+	gens = sk_GENERAL_NAME_new_null();
+	assert_non_null(req);
+	assert_non_null(exts);
+	assert_non_null(gens);
+	if (cn != NULL)
+		assert_int_equal(X509_NAME_add_entry_by_NID(
+		    X509_REQ_get_subject_name(req), NID_commonName,
+		    MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0), 1);
+	for (i = 0; i < n; i++) {
+		gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_DNS, san[i], 0);
+		assert_non_null(gen);
+		assert_true(sk_GENERAL_NAME_push(gens, gen) > 0);
+	}
+	/* Without names, an extension request of a keyUsage alone. */
+	if (n > 0)
+		ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+	else
+		ext = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+		    "digitalSignature");
+	assert_non_null(ext);
+	assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
+	switch (form) {
+	case CSR_EXT_REQ:
+		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
+		break;
+	case CSR_EXT_REQ_PASSWORD:
+		assert_int_equal(X509_REQ_add1_attr_by_NID(req,
+		    NID_pkcs9_challengePassword, MBSTRING_ASC,
+		    (const unsigned char *)"secret", -1), 1);
+		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
+		break;
+	case CSR_MS_EXT_REQ:
+		assert_int_equal(X509_REQ_add_extensions_nid(req, exts,
+		    NID_ms_ext_req), 1);
+		break;
+	case CSR_NO_ATTRS:
+		break;
+	}
+	assert_int_equal(X509_REQ_set_pubkey(req, key), 1);
+	assert_true(X509_REQ_sign(req, key, md) > 0);
+	len_ = i2d_X509_REQ(req, &p);
+	assert_true(len_ > 0);
+	*der = malloc((size_t)len_);
+	assert_non_null(*der);
+	memcpy(*der, p, (size_t)len_);
+	*len = (size_t)len_;
+	OPENSSL_free(p);
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
+}
+
+/* The names of a CSR as the general path reads them (anvil_csr_parse,
+ * anvil_csr_verify, anvil_csr_names), or NULL when it refuses it. */
+static char **
+general_names(const uint8_t *der, size_t len)
+{
+	X509_REQ	*req = NULL;
+	char		**names = NULL;
+
+	if (anvil_csr_parse(der, len, &req) == 0 &&
+	    anvil_csr_verify(req) == 0 &&
+	    anvil_csr_names(req, ANVIL_MAX_IDENTIFIERS, &names) != 0)
+		names = NULL;
+	X509_REQ_free(req);
+	return names;
+}
+
+static size_t
+strv_len(char **v)
+{
+	size_t	 n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+/*
+ * The EC path (signer__csr_ec) against the general one, for one CSR:
+ * when it reads the CSR (want_fast), it finds the general path's names
+ * and the key's point; either way signer_issue issues for the general
+ * path's names, or refuses when that path refuses.
+ */
+static void
+csr_path_check(EVP_PKEY *key, const uint8_t *der, size_t len, int want_fast)
+{
+	struct signer_ec	*ec = NULL;
+	struct signer_csr	 c;
+	struct sign_req		 req;
+	struct sign_resp	 resp;
+	const char		*any[] = { "a.example" };
+	char			**gen;
+	uint8_t			 pt[97];
+	size_t			 ptlen = 0, i, n;
+	time_t			 now = time(NULL);
+	X509			*leaf;
+
+	gen = general_names(der, len);
+	assert_int_equal(signer__ec_new(&ec), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(signer__csr_ec(ec, der, len, ANVIL_MAX_IDENTIFIERS,
+	    &c), want_fast);
+	if (want_fast) {
+		assert_non_null(gen);
+		n = strv_len(gen);
+		assert_int_equal(strv_len(c.names), n);
+		for (i = 0; i < n; i++)
+			assert_string_equal(c.names[i], gen[i]);
+		assert_int_equal(EVP_PKEY_get_octet_string_param(key,
+		    OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptlen), 1);
+		assert_int_equal(c.point_len, ptlen);
+		assert_memory_equal(c.point, pt, ptlen);
+		assert_int_equal(c.curve_nid, EVP_PKEY_get_bits(key) == 256 ?
+		    NID_X9_62_prime256v1 : NID_secp384r1);
+		anvil_strv_free(c.names);
+	} else
+		assert_null(c.names);
+	signer__ec_free(ec);
+
+	if (gen == NULL) {
+		refused(der, len, any, 1);
+		return;
+	}
+	memset(&resp, 0, sizeof(resp));
+	req_fill(&req, der, len, (const char *const *)gen, strv_len(gen),
+	    now, now + DAY);
+	assert_int_equal(signer_issue(sig, &req, &resp), 0);
+	leaf = der_cert(resp.der, resp.der_len);
+	der_canonical(leaf, resp.der, resp.der_len);
+	assert_int_equal(chain_verify(leaf, inter_cert, root_cert), X509_V_OK);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(leaf), key), 1);
+	X509_free(leaf);
+	sign_resp_clear(&resp);
+	anvil_strv_free(gen);
+}
+
+/*
+ * Forms of CSRs and which path reads them: the EC path takes the common
+ * ones and leaves the rest to the general path, which decides.
+ */
+static void
+test_csr_paths(void **state)
+{
+	const char	*two[] = { "a.example", "B.example" };
+	const char	*one[] = { "a.example" };
+	uint8_t		*der = NULL;
+	size_t		 len;
+	EVP_PKEY	*ec, *ec384, *rsa;
+
+	(void)state;
+	ec = key_new(ANVIL_KEY_EC256);
+	ec384 = key_new(ANVIL_KEY_EC384);
+	rsa = key_new(ANVIL_KEY_RSA2048);
+
+	/* SAN and a CN among them (deduplicated, lowercased). */
+	csr_build(ec, EVP_sha256(), "a.example", two, 2, CSR_EXT_REQ, &der,
+	    &len);
+	csr_path_check(ec, der, len, 1);
+	free(der);
+	/* Another attribute besides the extension request. */
+	csr_build(ec, EVP_sha256(), NULL, two, 2, CSR_EXT_REQ_PASSWORD, &der,
+	    &len);
+	csr_path_check(ec, der, len, 1);
+	free(der);
+	/* A CN and no attribute at all; no SAN in the request. */
+	csr_build(ec, EVP_sha256(), "a.example", NULL, 0, CSR_NO_ATTRS, &der,
+	    &len);
+	csr_path_check(ec, der, len, 1);
+	free(der);
+	csr_build(ec, EVP_sha256(), "a.example", NULL, 0, CSR_EXT_REQ, &der,
+	    &len);
+	csr_path_check(ec, der, len, 1);
+	free(der);
+	/* Each digest with each curve. */
+	csr_build(ec, EVP_sha512(), NULL, one, 1, CSR_EXT_REQ, &der, &len);
+	csr_path_check(ec, der, len, 1);
+	free(der);
+	csr_build(ec384, EVP_sha384(), NULL, one, 1, CSR_EXT_REQ, &der, &len);
+	csr_path_check(ec384, der, len, 1);
+	free(der);
+	csr_build(ec384, EVP_sha256(), NULL, two, 2, CSR_EXT_REQ, &der, &len);
+	csr_path_check(ec384, der, len, 1);
+	free(der);
+	/* No name at all: both refuse. */
+	csr_build(ec, EVP_sha256(), NULL, NULL, 0, CSR_NO_ATTRS, &der, &len);
+	csr_path_check(ec, der, len, 0);
+	free(der);
+
+	/* Left to the general path: the Microsoft extension request (a
+	 * second extensionRequest, also left to it, is one that OpenSSL
+	 * 3.0.22 no longer writes), SHA-1, RSA. */
+	csr_build(ec, EVP_sha256(), NULL, two, 2, CSR_MS_EXT_REQ, &der, &len);
+	csr_path_check(ec, der, len, 0);
+	free(der);
+	csr_build(ec, EVP_sha1(), NULL, one, 1, CSR_EXT_REQ, &der, &len);
+	csr_path_check(ec, der, len, 0);
+	free(der);
+	csr_build(rsa, EVP_sha256(), NULL, one, 1, CSR_EXT_REQ, &der, &len);
+	csr_path_check(rsa, der, len, 0);
+	free(der);
+
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(ec384);
+	EVP_PKEY_free(rsa);
+}
+
+/* anvil_csr_names_of reads no extensions and no subject as no names. */
+static void
+test_csr_names_of(void **state)
+{
+	const char			*two[] = { "a.example", "b.example" };
+	STACK_OF(X509_EXTENSION)	*exts;
+	X509_NAME			*subj;
+	char				**v = NULL;
+	uint8_t				*der = NULL;
+	size_t				 len;
+	X509_REQ			*req = NULL;
+	EVP_PKEY			*ec;
+
+	(void)state;
+	assert_int_equal(anvil_csr_names_of(NULL, NULL, 10, &v), ANVIL_ECSR);
+	subj = X509_NAME_new();
+	assert_non_null(subj);
+	assert_int_equal(anvil_csr_names_of(subj, NULL, 10, &v), ANVIL_ECSR);
+	assert_int_equal(anvil_csr_names_of(subj, NULL, 0, &v), ANVIL_EINVAL);
+	assert_int_equal(X509_NAME_add_entry_by_NID(subj, NID_commonName,
+	    MBSTRING_ASC, (const unsigned char *)"A.Example", -1, -1, 0), 1);
+	assert_int_equal(anvil_csr_names_of(subj, NULL, 10, &v), 0);
+	assert_int_equal(strv_len(v), 1);
+	assert_string_equal(v[0], "a.example");
+	anvil_strv_free(v);
+	v = NULL;
+
+	/* With a SAN: its names first, then the CN when new. */
+	ec = key_new(ANVIL_KEY_EC256);
+	csr_make(ec, two, 2, &der, &len);
+	assert_int_equal(anvil_csr_parse(der, len, &req), 0);
+	exts = X509_REQ_get_extensions(req);
+	assert_non_null(exts);
+	assert_int_equal(anvil_csr_names_of(subj, exts, 10, &v), 0);
+	assert_int_equal(strv_len(v), 2);
+	assert_string_equal(v[0], "a.example");
+	assert_string_equal(v[1], "b.example");
+	anvil_strv_free(v);
+	v = NULL;
+	assert_int_equal(anvil_csr_names_of(subj, exts, 1, &v), ANVIL_ECSR);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
+	X509_NAME_free(subj);
+	EVP_PKEY_free(ec);
+	free(der);
+}
+
 /* Reads every certificate of a PEM string. */
 static int
 pem_certs(const char *pem, X509 **out, int max)
@@ -1323,6 +1641,8 @@ main(void)
 		cmocka_unit_test(test_openssl_verify),
 		cmocka_unit_test(test_init_key_types),
 		cmocka_unit_test(test_issue_reuse),
+		cmocka_unit_test(test_csr_paths),
+		cmocka_unit_test(test_csr_names_of),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
