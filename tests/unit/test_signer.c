@@ -1410,67 +1410,57 @@ csr_path_check(EVP_PKEY *key, const uint8_t *der, size_t len, int want_fast)
 static void
 test_csr_paths(void **state)
 {
-	const char	*two[] = { "a.example", "B.example" };
-	const char	*one[] = { "a.example" };
+	static const char *const two[] = { "a.example", "B.example" };
+	static const char *const one[] = { "a.example" };
+	enum { EC256, EC384, RSA, N_KEYS };
+	/* want_fast 1: the EC path reads it, with the general path's
+	 * result; 0: it goes to the general path. */
+	static const struct {
+		int			  key;
+		const EVP_MD		*(*md)(void);
+		const char		 *cn;
+		const char *const	 *san;
+		size_t			  n;
+		enum csr_attrs		  form;
+		int			  want_fast;
+	} cases[] = {
+		/* SAN and a CN among them (deduplicated, lowercased). */
+		{ EC256, EVP_sha256, "a.example", two, 2, CSR_EXT_REQ, 1 },
+		/* Another attribute besides the extension request. */
+		{ EC256, EVP_sha256, NULL, two, 2, CSR_EXT_REQ_PASSWORD, 1 },
+		/* A CN and no attribute at all; no SAN in the request. */
+		{ EC256, EVP_sha256, "a.example", NULL, 0, CSR_NO_ATTRS, 1 },
+		{ EC256, EVP_sha256, "a.example", NULL, 0, CSR_EXT_REQ, 1 },
+		/* Each digest with each curve. */
+		{ EC256, EVP_sha512, NULL, one, 1, CSR_EXT_REQ, 1 },
+		{ EC384, EVP_sha384, NULL, one, 1, CSR_EXT_REQ, 1 },
+		{ EC384, EVP_sha256, NULL, two, 2, CSR_EXT_REQ, 1 },
+		/* No name at all: both refuse. */
+		{ EC256, EVP_sha256, NULL, NULL, 0, CSR_NO_ATTRS, 0 },
+		/* Left to the general path: the Microsoft extension request
+		 * (a second extensionRequest, also left to it, is one that
+		 * OpenSSL 3.0.22 no longer writes), SHA-1, RSA. */
+		{ EC256, EVP_sha256, NULL, two, 2, CSR_MS_EXT_REQ, 0 },
+		{ EC256, EVP_sha1, NULL, one, 1, CSR_EXT_REQ, 0 },
+		{ RSA, EVP_sha256, NULL, one, 1, CSR_EXT_REQ, 0 },
+	};
+	EVP_PKEY	*keys[N_KEYS];
 	uint8_t		*der = NULL;
-	size_t		 len;
-	EVP_PKEY	*ec, *ec384, *rsa;
+	size_t		 len, i;
 
 	(void)state;
-	ec = key_new(ANVIL_KEY_EC256);
-	ec384 = key_new(ANVIL_KEY_EC384);
-	rsa = key_new(ANVIL_KEY_RSA2048);
-
-	/* SAN and a CN among them (deduplicated, lowercased). */
-	csr_build(ec, EVP_sha256(), "a.example", two, 2, CSR_EXT_REQ, &der,
-	    &len);
-	csr_path_check(ec, der, len, 1);
-	free(der);
-	/* Another attribute besides the extension request. */
-	csr_build(ec, EVP_sha256(), NULL, two, 2, CSR_EXT_REQ_PASSWORD, &der,
-	    &len);
-	csr_path_check(ec, der, len, 1);
-	free(der);
-	/* A CN and no attribute at all; no SAN in the request. */
-	csr_build(ec, EVP_sha256(), "a.example", NULL, 0, CSR_NO_ATTRS, &der,
-	    &len);
-	csr_path_check(ec, der, len, 1);
-	free(der);
-	csr_build(ec, EVP_sha256(), "a.example", NULL, 0, CSR_EXT_REQ, &der,
-	    &len);
-	csr_path_check(ec, der, len, 1);
-	free(der);
-	/* Each digest with each curve. */
-	csr_build(ec, EVP_sha512(), NULL, one, 1, CSR_EXT_REQ, &der, &len);
-	csr_path_check(ec, der, len, 1);
-	free(der);
-	csr_build(ec384, EVP_sha384(), NULL, one, 1, CSR_EXT_REQ, &der, &len);
-	csr_path_check(ec384, der, len, 1);
-	free(der);
-	csr_build(ec384, EVP_sha256(), NULL, two, 2, CSR_EXT_REQ, &der, &len);
-	csr_path_check(ec384, der, len, 1);
-	free(der);
-	/* No name at all: both refuse. */
-	csr_build(ec, EVP_sha256(), NULL, NULL, 0, CSR_NO_ATTRS, &der, &len);
-	csr_path_check(ec, der, len, 0);
-	free(der);
-
-	/* Left to the general path: the Microsoft extension request (a
-	 * second extensionRequest, also left to it, is one that OpenSSL
-	 * 3.0.22 no longer writes), SHA-1, RSA. */
-	csr_build(ec, EVP_sha256(), NULL, two, 2, CSR_MS_EXT_REQ, &der, &len);
-	csr_path_check(ec, der, len, 0);
-	free(der);
-	csr_build(ec, EVP_sha1(), NULL, one, 1, CSR_EXT_REQ, &der, &len);
-	csr_path_check(ec, der, len, 0);
-	free(der);
-	csr_build(rsa, EVP_sha256(), NULL, one, 1, CSR_EXT_REQ, &der, &len);
-	csr_path_check(rsa, der, len, 0);
-	free(der);
-
-	EVP_PKEY_free(ec);
-	EVP_PKEY_free(ec384);
-	EVP_PKEY_free(rsa);
+	keys[EC256] = key_new(ANVIL_KEY_EC256);
+	keys[EC384] = key_new(ANVIL_KEY_EC384);
+	keys[RSA] = key_new(ANVIL_KEY_RSA2048);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		csr_build(keys[cases[i].key], cases[i].md(), cases[i].cn,
+		    cases[i].san, cases[i].n, cases[i].form, &der, &len);
+		csr_path_check(keys[cases[i].key], der, len,
+		    cases[i].want_fast);
+		free(der);
+	}
+	for (i = 0; i < N_KEYS; i++)
+		EVP_PKEY_free(keys[i]);
 }
 
 /* anvil_csr_names_of reads no extensions and no subject as no names. */
