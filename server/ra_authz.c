@@ -167,9 +167,9 @@ chall_answer_expired(struct req *r, const char *chall_id)
  * waits for the result (up to challenge_wait_ms): only when no other
  * authorization of its orders still waits for the client, since a client
  * answers its challenges one after the other and those validations run
- * side by side.  The last answer then says valid or invalid, and the
- * client's first poll (or lego, none) finds the order ready, instead of
- * sleeping a Retry-After first.
+ * side by side.  The last answer then says valid or invalid: a client
+ * may go on to finalize without polling (§7.1.6), and one that polls
+ * finds the authorization decided at its first poll.
  */
 static bool
 answer_waits(struct req *r, const struct authz *a)
