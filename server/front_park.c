@@ -10,7 +10,6 @@
  * Parked requests are few (at most one per validation running), so they
  * sit in a small hash table of lists keyed by the challenge id.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,17 +36,10 @@ struct parking {
 	size_t		 n;
 };
 
-/* FNV-1a of the key: ids are random, any spread will do. */
 static size_t
 bucket_of(const char *key)
 {
-	uint32_t	 h = 2166136261u;
-
-	for (; *key != '\0'; key++) {
-		h ^= (unsigned char)*key;
-		h *= 16777619u;
-	}
-	return h % PARK_BUCKETS;
+	return id_hash(key) % PARK_BUCKETS;
 }
 
 /* Takes p out of the table (not freed). */

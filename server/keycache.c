@@ -60,15 +60,10 @@ keycache_free(struct keycache *kc)
 	free(kc);
 }
 
-/* FNV-1a: ids are random already, any mixing will do. */
 static struct slot *
 slot_of(const struct keycache *kc, const char *id)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (uint8_t)*id) * 16777619u;
-	return &kc->slots[h & kc->mask];
+	return &kc->slots[id_hash(id) & kc->mask];
 }
 
 struct anvil_jwk *

@@ -81,6 +81,16 @@ chall_type_parse(const char *s)
 	return (enum chall_type)lookup(chall_type_names, CHALL_TYPE__MAX, s);
 }
 
+uint32_t
+id_hash(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (uint8_t)*id) * 16777619u;
+	return h;
+}
+
 static void
 strv_free(char **v)
 {

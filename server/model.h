@@ -17,6 +17,10 @@
 /* Certificate serials: 20 bytes at most (RFC 5280 §4.1.2.2), as hex. */
 #define SERIAL_HEX_LEN 40
 
+/* A hash of an id (FNV-1a) for tables keyed by ids: they are random
+ * already, so any mixing will do. */
+uint32_t id_hash(const char *id);
+
 enum acct_status { ACCT_VALID, ACCT_DEACTIVATED, ACCT_REVOKED, ACCT__MAX };
 
 enum order_status {

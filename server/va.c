@@ -380,20 +380,6 @@ worker_main(void *arg)
 }
 
 /*
- * Empties the non-blocking pipe fd.  A read that does not fill buf took
- * all there was, so no second read is made to see it fail with EAGAIN;
- * a byte written after it makes fd readable again.
- */
-static void
-drain(int fd)
-{
-	char	 buf[256];
-
-	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
-		continue;
-}
-
-/*
  * The pipe's read callback, on base's thread: empties the pipe first (so
  * a result queued after this cannot be missed), then delivers results one
  * at a time without holding the lock while done() runs.
@@ -406,7 +392,7 @@ on_wakeup(evutil_socket_t fd, short what, void *arg)
 	int		 have;
 
 	(void)what;
-	drain(fd);
+	workq_pipe_drain(fd);
 	for (;;) {
 		(void)pthread_mutex_lock(&va->lock);
 		have = va->rlen > 0;

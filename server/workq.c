@@ -120,19 +120,24 @@ deliver(struct workq *q)
 	}
 }
 
-/*
- * The pipe's read callback: empties the pipe, then delivers.  A read that
- * does not fill buf took all there was, so no second read is made to see
- * it fail with EAGAIN; a byte written after it wakes the loop again.
- */
+void
+workq_pipe_drain(int fd)
+{
+	char	 buf[256];
+
+	/* A read that does not fill buf took all there was: no second
+	 * read just to see it fail with EAGAIN.  A byte written after it
+	 * makes fd readable again. */
+	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
+		continue;
+}
+
+/* The pipe's read callback: empties the pipe, then delivers. */
 static void
 on_wakeup(evutil_socket_t fd, short what, void *arg)
 {
-	char	 buf[64];
-
 	(void)what;
-	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
-		continue;
+	workq_pipe_drain(fd);
 	deliver(arg);
 }
 

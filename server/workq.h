@@ -35,6 +35,12 @@ struct workq_job {
 int	workq_new(struct event_base *base, int nthreads, struct workq **ret);
 
 /*
+ * Empties the non-blocking wake-up pipe fd before its work is looked at
+ * (workq's own, and the VA's, which delivers results the same way).
+ */
+void	workq_pipe_drain(int fd);
+
+/*
  * Queues job (work and done set).  From the loop's thread only.  Returns
  * 0, or ANVIL_EINVAL once workq_free has begun (the job is not queued).
  */

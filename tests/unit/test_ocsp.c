@@ -512,6 +512,30 @@ test_responder_invalid(void **state)
 	EVP_PKEY_free(rkey);
 }
 
+/* Signs a with s: the response must carry the responder certificate
+ * want. */
+static void
+assert_responder(struct signer *s, const struct ocsp_answer *a, X509 *want)
+{
+	const unsigned char	*p;
+	OCSP_RESPONSE		*resp;
+	OCSP_BASICRESP		*bs;
+	uint8_t			*der = NULL;
+	size_t			 len = 0;
+
+	assert_int_equal(signer_ocsp_sign(s, a, &der, &len), 0);
+	p = der;
+	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+	assert_non_null(resp);
+	bs = OCSP_response_get1_basic(resp);
+	assert_non_null(bs);
+	assert_int_equal(X509_cmp(sk_X509_value(OCSP_resp_get0_certs(bs), 0),
+	    want), 0);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	free(der);
+}
+
 /*
  * The signer owns its prepared responder: none before the responder is
  * loaded, then the one of the files, replaced when they change (the old
@@ -522,9 +546,6 @@ test_signer_owns(void **state)
 {
 	struct signer		*s = NULL;
 	struct ocsp_answer	 a;
-	const unsigned char	*p;
-	OCSP_RESPONSE		*resp;
-	OCSP_BASICRESP		*bs;
 	X509			*x;
 	uint8_t			*der = NULL;
 	size_t			 len = 0;
@@ -552,19 +573,9 @@ test_signer_owns(void **state)
 	/* Kept when the files are unusable. */
 	assert_int_equal(signer_ocsp_load(s, base,
 	    now + (OCSP_RESPONDER_DAYS + 1) * (int64_t)DAY), ANVIL_ECERT);
-	assert_int_equal(signer_ocsp_sign(s, &a, &der, &len), 0);
-	p = der;
-	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
-	assert_non_null(resp);
-	bs = OCSP_response_get1_basic(resp);
-	assert_non_null(bs);
 	x = pem_load(STATE_OCSP_CERT);
-	assert_int_equal(X509_cmp(sk_X509_value(OCSP_resp_get0_certs(bs), 0),
-	    x), 0);
+	assert_responder(s, &a, x);
 	X509_free(x);
-	OCSP_BASICRESP_free(bs);
-	OCSP_RESPONSE_free(resp);
-	free(der);
 	signer_free(s);
 }
 
@@ -598,12 +609,7 @@ static void
 test_responder(void **state)
 {
 	struct ocsp_answer	 a;
-	const unsigned char	*p;
-	OCSP_RESPONSE		*resp;
-	OCSP_BASICRESP		*bs;
 	X509			*x, *y;
-	uint8_t			*der = NULL;
-	size_t			 len = 0;
 	char			 path[256];
 	int64_t			 now = (int64_t)time(NULL);
 
@@ -634,17 +640,7 @@ test_responder(void **state)
 	a.serial = "0c";
 	a.this_update = now;
 	a.next_update = now + DAY;
-	assert_int_equal(signer_ocsp_sign(sig, &a, &der, &len), 0);
-	p = der;
-	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
-	assert_non_null(resp);
-	bs = OCSP_response_get1_basic(resp);
-	assert_non_null(bs);
-	assert_int_equal(X509_cmp(sk_X509_value(OCSP_resp_get0_certs(bs), 0),
-	    y), 0);
-	OCSP_BASICRESP_free(bs);
-	OCSP_RESPONSE_free(resp);
-	free(der);
+	assert_responder(sig, &a, y);
 	X509_free(y);
 	check_answer(&a, V_OCSP_CERTSTATUS_GOOD, -1);
 }
