@@ -32,6 +32,9 @@
 #define LOAD_MAX_BADNONCE	10	/* retries of one request */
 #define LOAD_POLL_FIRST_MS	5	/* first authz poll after the fetch */
 #define LOAD_IO_TIMEOUT_S	30	/* no byte for this long: fail */
+#define LOAD_MAX_DELAY_MS	10000	/* --http01-delay */
+#define LOAD_MAX_PENDING	(2 * LOAD_MAX_WORKERS)	/* http-01 answers
+					 * waiting out that delay at once */
 
 /* ------------------------------------------------------------------ */
 /* http.c: a small HTTP/1.1 client, one connection, keep-alive */
@@ -343,8 +346,9 @@ void	worker_free(struct worker *w);
 
 struct responder;
 
-/* Listens on 127.0.0.1:port.  Returns 0 and *ret, ANVIL_EIO if the port
- * cannot be bound, ANVIL_ENOMEM. */
+/* Listens on 127.0.0.1:port; answers b->http01_delay_ms after each
+ * request.  Returns 0 and *ret, ANVIL_EIO if the port cannot be bound,
+ * ANVIL_ENOMEM. */
 int	responder_new(struct bench *b, uint16_t port, struct responder **ret)
 	    ANVIL_MUSTCHECK;
 void	responder_free(struct responder *r);
@@ -362,6 +366,9 @@ struct bench {
 	double		 seconds;
 	unsigned	 poll_ms;	/* poll delay without Retry-After */
 	unsigned	 max_wait_ms;	/* cap on an honoured Retry-After */
+	unsigned	 http01_delay_ms;	/* --http01-delay: each http-01
+					 * answer leaves this much after its
+					 * request; 0: at once */
 	uint64_t	 max_errors;
 	int		 verbose;
 

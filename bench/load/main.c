@@ -76,7 +76,11 @@ usage(FILE *f)
 	    "                  [--key-pool N] [--max-errors N] "
 	    "[--server-pid PID]\n"
 	    "                  [--watch-pid PID]... [--stall-seconds S]\n"
-	    "                  [--json] [--verbose]\n");
+	    "                  [--http01-delay MS] [--json] [--verbose]\n"
+	    "  --http01-delay MS  answer each http-01 request MS ms after "
+	    "reading it, as a\n"
+	    "                     web server far away would (0-%u; "
+	    "default 0)\n", (unsigned)LOAD_MAX_DELAY_MS);
 }
 
 /*
@@ -315,6 +319,7 @@ main(int argc, char **argv)
 		{ "server-pid", required_argument, NULL, 'X' },
 		{ "watch-pid", required_argument, NULL, 'w' },
 		{ "stall-seconds", required_argument, NULL, 'T' },
+		{ "http01-delay", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -386,6 +391,13 @@ main(int argc, char **argv)
 			if (num(optarg, 3600, &v) != 0)
 				goto bad;
 			run.stall_s = (unsigned)v;
+			break;
+		case 'D':
+			v = 0;
+			if (strcmp(optarg, "0") != 0 &&
+			    num(optarg, LOAD_MAX_DELAY_MS, &v) != 0)
+				goto bad;
+			b->http01_delay_ms = (unsigned)v;
 			break;
 		case 'X':
 			if (num(optarg, 1UL << 30, &v) != 0)

@@ -10,6 +10,19 @@
  * most one token): at the concurrency a 2-core machine can drive, a table
  * would cost more than it saves.
  *
+ * With --http01-delay MS, every answer leaves MS milliseconds after its
+ * request has been read, as from a web server far away: the connection
+ * waits on a timer of its own (one libevent common timeout, so each wait
+ * costs a queue insertion, not a heap one) and the loop serves others
+ * meanwhile.  The key authorization is looked up when the answer leaves,
+ * so the worker learns of the fetch (worker_keyauth) when the CA would
+ * have its answer, and does not poll the CA in between.  At most
+ * LOAD_MAX_PENDING answers wait at once (each holds a socket and its
+ * connection's buffer); past that a request gets 503 at once, which fails
+ * that validation where the run's errors show it.  Connections still
+ * waiting for their request are bounded in time (LOAD_IO_TIMEOUT_S), not
+ * in number: each is a validation the CA started.
+ *
  * Why not evhttp: a validation is one connection, and evhttp spends some
  * fifteen system calls on it (ioctl FIONREAD, readv twice, writev,
  * shutdown, and an epoll_ctl for each change of what it waits for) plus
@@ -31,21 +44,38 @@
 #define PREFIX		"/.well-known/acme-challenge/"
 #define REQ_MAX		16384	/* request line and headers */
 
+/* What serve() and answer() leave a connection in. */
+enum rstate {
+	R_MORE,		/* the request is not complete yet */
+	R_DONE,		/* answered or hopeless: free it */
+	R_DELAYED	/* its answer waits on rc->ev, a timer */
+};
+
 /* One validation connection. */
 struct rconn {
 	struct responder	*r;
 	int			 fd;
-	struct event		*ev;	/* read + timeout; NULL until needed */
+	struct event		*ev;	/* read + timeout, or the delay timer;
+					 * NULL until needed; owned */
 	struct rconn		*prev, *next;
+	const char		*status;	/* delayed answer: its status
+						 * line (static) ... */
+	const char		*token;	/* ... or the token to look up,
+					 * in buf; NULL if none */
+	int			 pending;	/* counted in r->n_pending */
 	size_t			 len;
 	char			 buf[REQ_MAX + 1];
 };
 
 struct responder {
-	struct bench	*b;
-	int		 fd;		/* listening */
-	struct event	*ev;		/* accept */
-	struct rconn	*conns;		/* waiting for their request */
+	struct bench		*b;
+	int			 fd;		/* listening */
+	struct event		*ev;		/* accept */
+	struct rconn		*conns;		/* open connections */
+	const struct timeval	*delay;		/* common timeout of
+						 * --http01-delay; NULL if 0 */
+	unsigned		 n_pending;	/* delayed answers */
+	int			 said_full;	/* the 503 warning was given */
 };
 
 static void
@@ -53,6 +83,8 @@ rconn_free(struct rconn *rc)
 {
 	if (rc->ev != NULL)
 		event_free(rc->ev);
+	if (rc->pending)
+		rc->r->n_pending--;
 	if (rc->fd >= 0)
 		(void)close(rc->fd);
 	if (rc->prev != NULL)
@@ -84,73 +116,132 @@ reply(struct rconn *rc, const char *status, const char *ka)
 }
 
 /*
- * Answers the request in rc->buf once its header block is complete.
- * Returns 1 when answered (or hopeless), 0 when more bytes are needed.
+ * Sends the answer for token (200 with its key authorization, 404 when no
+ * worker publishes it) or, when token is NULL, the bodiless status.
  */
-static int
+static void
+send_answer(struct rconn *rc, const char *status, const char *token)
+{
+	const char	*ka = NULL;
+
+	if (token != NULL)
+		ka = bench_keyauth(rc->r->b, token);
+	if (ka != NULL)
+		reply(rc, "200 OK", ka);
+	else
+		reply(rc, token != NULL ? "404 Not Found" : status, NULL);
+}
+
+/* The delay is over: the answer leaves, the connection closes. */
+static void
+on_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn	*rc = arg;
+
+	send_answer(rc, rc->status, rc->token);
+	rconn_free(rc);
+}
+
+/*
+ * Answers now, or with --http01-delay arms rc's timer for the answer
+ * (token, when not NULL, points into rc->buf, which is not read into
+ * again).  Returns R_DONE or R_DELAYED.
+ */
+static enum rstate
+respond(struct rconn *rc, const char *status, const char *token)
+{
+	struct responder	*r = rc->r;
+
+	if (r->delay == NULL) {
+		send_answer(rc, status, token);
+		return R_DONE;
+	}
+	if (r->n_pending >= LOAD_MAX_PENDING) {
+		if (!r->said_full)
+			fprintf(stderr, "anvil-load: %u http-01 answers "
+			    "delayed at once, answering 503 past that\n",
+			    r->n_pending);
+		r->said_full = 1;
+		reply(rc, "503 Service Unavailable", NULL);
+		return R_DONE;
+	}
+	/* The read event (if any) ends here; the timer takes its place. */
+	if (rc->ev != NULL)
+		event_free(rc->ev);
+	rc->ev = evtimer_new(r->b->base, on_due, rc);
+	if (rc->ev == NULL || evtimer_add(rc->ev, r->delay) != 0)
+		return R_DONE;	/* no answer: the validation fails */
+	rc->status = status;
+	rc->token = token;
+	rc->pending = 1;
+	r->n_pending++;
+	return R_DELAYED;
+}
+
+/*
+ * Answers the request in rc->buf once its header block is complete.
+ * Returns R_MORE when more bytes are needed, else what respond() says.
+ */
+static enum rstate
 answer(struct rconn *rc)
 {
 	char		*line, *sp, *target, *ver;
-	const char	*ka;
+	const char	*token;
 
 	if (strstr(rc->buf, "\r\n\r\n") == NULL &&
 	    strstr(rc->buf, "\n\n") == NULL) {
 		if (rc->len < REQ_MAX)
-			return 0;
-		reply(rc, "431 Request Header Fields Too Large", NULL);
-		return 1;
+			return R_MORE;
+		return respond(rc, "431 Request Header Fields Too Large",
+		    NULL);
 	}
 	/* Request line: method SP request-target SP HTTP-version. */
 	line = rc->buf;
 	line[strcspn(line, "\r\n")] = '\0';
 	sp = strchr(line, ' ');
-	if (sp == NULL) {
-		reply(rc, "400 Bad Request", NULL);
-		return 1;
-	}
+	if (sp == NULL)
+		return respond(rc, "400 Bad Request", NULL);
 	*sp = '\0';
 	target = sp + 1;
 	ver = strchr(target, ' ');
-	if (ver == NULL || strncmp(ver + 1, "HTTP/1.", 7) != 0) {
-		reply(rc, "400 Bad Request", NULL);
-		return 1;
-	}
+	if (ver == NULL || strncmp(ver + 1, "HTTP/1.", 7) != 0)
+		return respond(rc, "400 Bad Request", NULL);
 	*ver = '\0';
-	if (strcmp(line, "GET") != 0) {
-		reply(rc, "405 Method Not Allowed", NULL);
-		return 1;
-	}
-	ka = NULL;
-	if (strncmp(target, PREFIX, strlen(PREFIX)) == 0 &&
-	    strlen(target + strlen(PREFIX)) <= LOAD_MAX_TOKEN)
-		ka = bench_keyauth(rc->r->b, target + strlen(PREFIX));
-	if (ka == NULL)
-		reply(rc, "404 Not Found", NULL);
-	else
-		reply(rc, "200 OK", ka);
-	return 1;
+	if (strcmp(line, "GET") != 0)
+		return respond(rc, "405 Method Not Allowed", NULL);
+	if (strncmp(target, PREFIX, strlen(PREFIX)) != 0 ||
+	    strlen(target + strlen(PREFIX)) > LOAD_MAX_TOKEN)
+		return respond(rc, "404 Not Found", NULL);
+	token = target + strlen(PREFIX);
+	return respond(rc, NULL, token);
 }
 
-/* Reads what has come.  Returns 1 when the connection is done with, 0
- * when it waits for more. */
-static int
+/*
+ * Reads what has come.  Returns R_MORE when the connection waits for more,
+ * R_DELAYED when its answer waits, R_DONE when it is done with.  The loop
+ * ends: each pass reads at least one byte into a buffer of REQ_MAX, and a
+ * full buffer is answered (431).
+ */
+static enum rstate
 serve(struct rconn *rc)
 {
-	ssize_t	 n;
+	enum rstate	 s;
+	ssize_t		 n;
 
 	for (;;) {
 		n = read(rc->fd, rc->buf + rc->len, REQ_MAX - rc->len);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
-			return 0;
+			return R_MORE;
 		if (n <= 0)
-			return 1;
+			return R_DONE;
 		/* A NUL ends the text early: the request is then cut
 		 * there, and answered or refused as such. */
 		rc->len += (size_t)n;
 		rc->buf[rc->len] = '\0';
-		if (answer(rc))
-			return 1;
+		s = answer(rc);
+		if (s != R_MORE)
+			return s;
 	}
 }
 
@@ -159,7 +250,7 @@ on_conn(evutil_socket_t fd, short what, void *arg)
 {
 	struct rconn	*rc = arg;
 
-	if ((what & EV_TIMEOUT) || serve(rc))
+	if ((what & EV_TIMEOUT) || serve(rc) == R_DONE)
 		rconn_free(rc);
 }
 
@@ -184,15 +275,21 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 	rc->r = r;
 	rc->fd = fd;
 	rc->ev = NULL;
+	rc->pending = 0;
 	rc->len = 0;
 	rc->prev = NULL;
 	rc->next = r->conns;
 	if (r->conns != NULL)
 		r->conns->prev = rc;
 	r->conns = rc;
-	if (serve(rc)) {
+	switch (serve(rc)) {
+	case R_DONE:
 		rconn_free(rc);
 		return;
+	case R_DELAYED:
+		return;
+	case R_MORE:
+		break;
 	}
 	rc->ev = event_new(r->b->base, fd, EV_READ | EV_PERSIST, on_conn, rc);
 	if (rc->ev == NULL || event_add(rc->ev, &tv) != 0)
@@ -204,6 +301,7 @@ responder_new(struct bench *b, uint16_t port, struct responder **ret)
 {
 	struct responder	*r;
 	struct sockaddr_in	 sin;
+	struct timeval		 tv;
 	int			 one = 1, rc = ANVIL_EIO;
 
 	r = calloc(1, sizeof(*r));
@@ -223,6 +321,13 @@ responder_new(struct bench *b, uint16_t port, struct responder **ret)
 	    listen(r->fd, 1024) != 0)
 		goto fail;
 	rc = ANVIL_ENOMEM;
+	if (b->http01_delay_ms > 0) {
+		tv.tv_sec = b->http01_delay_ms / 1000;
+		tv.tv_usec = (suseconds_t)(b->http01_delay_ms % 1000) * 1000;
+		r->delay = event_base_init_common_timeout(b->base, &tv);
+		if (r->delay == NULL)
+			goto fail;
+	}
 	r->ev = event_new(b->base, r->fd, EV_READ | EV_PERSIST, on_accept, r);
 	if (r->ev == NULL || event_add(r->ev, NULL) != 0)
 		goto fail;
