@@ -25,7 +25,7 @@ config_init(struct config *c)
 	c->validity_days = 90;
 	c->order_lifetime = 7 * 86400;
 	c->authz_lifetime = 30 * 86400;
-	c->va_threads = 4;
+	c->va_threads = 2;
 	c->challenge_wait_ms = 1000;
 	c->ocsp = true;
 	c->crl_shards = 16;
@@ -234,9 +234,9 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 		return 0;
 	}
 	if (strcmp(key, "va_threads") == 0) {
-		rc = parse_int(value, 1, 256, &n);
+		rc = parse_int(value, 1, 64, &n);
 		if (rc != 0) {
-			snprintf(err, errlen, "va_threads: expected 1-256, "
+			snprintf(err, errlen, "va_threads: expected 1-64, "
 			    "got \"%s\"", value);
 			return rc;
 		}

@@ -18,7 +18,7 @@
  *   terms_of_service  = https://...       meta.termsOfService (URL)
  *   website           = https://...       meta.website
  *   caa_identity      = anvil.invalid     meta.caaIdentities (repeatable)
- *   va_threads        = 4
+ *   va_threads        = 2                 validation event loops (1-64)
  *   public_listen     = 127.0.0.1:14001   plain HTTP listener for CRLs, OCSP
  *                       and the intermediate; default: listen's address,
  *                       port + 1

@@ -2,25 +2,34 @@
  * va.c - the validation authority's worker pool (see va.h), and the small
  * helpers its checks share.
  *
- * The front submits jobs on the event loop's thread; they wait in a ring
- * of VA_QUEUE_MAX slots.  cfg->threads workers take them one at a time,
- * each with its own resolver context and curl handle created once in
- * va_new() (struct va_ctx), and put the results in a second ring.  A pipe
- * wakes the event loop, whose callback drains every result and calls
- * done() for each, so done() always runs on the loop's thread and
- * libevent needs no locking of its own.
+ * cfg->threads workers each run an event loop (a libevent event_base of
+ * their own) with many checks in flight: a check is a chain of callbacks
+ * (DNS answers, socket readiness, curl's progress) that never blocks, so
+ * one thread keeps up to VA_LOOP_MAX_CHECKS validations going at once,
+ * however long each waits for a far peer.  Each loop has its resolver, its
+ * curl multi handle and its TLS context (struct va_loop), made once in
+ * va_new() and used by that thread only.
  *
- * Bounds: a job counts from va_submit() until its result is delivered, and
- * at most VA_QUEUE_MAX jobs count at once, so neither ring can overflow
- * and a slow event loop cannot make memory grow.
+ * The front submits jobs on the event loop's thread: va_submit() makes a
+ * struct va_check and queues it on the worker with the fewest checks,
+ * waking it through its pipe when it was not woken already.  A worker
+ * takes what its loop has room for; a check that ends goes onto the list
+ * of results and a pipe wakes the front's loop, whose callback takes the
+ * whole list and calls done() for each, so done() always runs on the
+ * front's thread and libevent needs no locking of its own.
+ *
+ * Bounds: a job counts from va_submit() until its result is taken for
+ * delivery, and at most VA_QUEUE_MAX count at once, so neither the queues
+ * nor the results can grow without bound.
  *
  * libcurl must be initialised once per process before threads use it:
  * va_new() and the synchronous checks call curl_global_init() under
  * pthread_once(), so a program that does it itself first is fine too.
  * The process must ignore SIGPIPE (anvil-ca does): a TLS peer that closes
  * early makes OpenSSL's write raise it.  done() may call va_submit() but
- * not va_free(); va_free() waits for running checks (at most
- * cfg->timeout_ms) and drops queued jobs and undelivered results.
+ * not va_free(); va_free() lets the checks in flight end (each by its
+ * deadline, at most cfg->timeout_ms) and drops queued jobs and
+ * undelivered results.
  */
 #include <sys/types.h>
 
@@ -42,12 +51,23 @@
 
 struct va;
 
-/* One worker thread. */
+/* One worker: a thread running an event loop with checks in flight. */
 struct worker {
 	struct va	*va;
 	pthread_t	 thread;
 	int		 started;
-	struct va_ctx	 ctx;		/* owned; this thread only */
+	struct event_base *base;	/* owned */
+	struct va_loop	 loop;		/* owned; this thread only */
+	struct event	*wakeup;	/* read end of pipe, on base */
+	struct event	*refill;	/* takes more jobs, on base */
+	int		 pipe[2];
+
+	/* Under va->lock: */
+	struct va_check	*queue;		/* submitted, not started; owned */
+	struct va_check	**qtail;
+	size_t		 load;		/* queued and running */
+	size_t		 running;	/* started, not ended */
+	int		 woken;		/* a byte is in the pipe */
 };
 
 struct va {
@@ -60,13 +80,11 @@ struct va {
 	void		*arg;
 
 	pthread_mutex_t	 lock;		/* protects what follows */
-	pthread_cond_t	 cond;		/* a job arrived, or stop */
 	int		 stop;
-	size_t		 outstanding;	/* submitted, undelivered */
-	struct va_job	*jobs;		/* ring; owned */
-	size_t		 jhead, jlen;
-	struct va_result *results;	/* ring; owned */
-	size_t		 rhead, rlen;
+	size_t		 outstanding;	/* submitted, not yet taken for
+					   delivery */
+	struct va_check	*results;	/* ended, undelivered; owned */
+	struct va_check	**rtail;
 
 	struct worker	*workers;	/* cfg.threads; owned */
 };
@@ -239,11 +257,10 @@ keyauth_char(int c)
  * Checks that the job's strings are terminated and of the expected
  * alphabets, so that none can change the URL, the DNS query or a log line
  * built from it: the name is a host name, the token base64url, the key
- * authorization "token.thumbprint" (RFC 8555 §8.1).  Returns 0 or fails
- * res with malformed and returns ANVIL_EINVAL.
+ * authorization "token.thumbprint" (RFC 8555 §8.1).
  */
-static int
-job_check(const struct va_job *job, struct va_result *res)
+int
+va__job_check(const struct va_job *job, struct va_result *res)
 {
 	size_t	 tlen;
 
@@ -273,139 +290,277 @@ job_check(const struct va_job *job, struct va_result *res)
 	return 0;
 }
 
+/*
+ * Makes an event_base for a loop of checks, on poll() rather than epoll
+ * when libevent has it.  A check's sockets live a few milliseconds to a
+ * few seconds (two UDP sockets for its DNS queries, then its connection):
+ * with epoll each costs an epoll_ctl() to add it and one to remove it,
+ * where poll() is handed the descriptors with each wait.  Returns the
+ * base or NULL.
+ */
+static struct event_base *
+loop_base_new(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base = NULL;
+
+	cfg = event_config_new();
+	if (cfg != NULL && event_config_avoid_method(cfg, "epoll") == 0)
+		base = event_base_new_with_config(cfg);
+	if (cfg != NULL)
+		event_config_free(cfg);
+	/* Without poll() (nor select()), whatever libevent has. */
+	if (base == NULL)
+		base = event_base_new();
+	return base;
+}
+
 int
-va__ctx_init(struct va_ctx *ctx, const char *resolver)
+va__loop_init(struct va_loop *loop, struct event_base *base,
+    const struct va_config *cfg)
 {
 	int	 rc;
 
-	ctx->dns = NULL;
-	ctx->http = NULL;
-	rc = va__resolver_new(resolver, &ctx->dns);
+	memset(loop, 0, sizeof(*loop));
+	loop->base = base;
+	loop->cfg = cfg;
+	rc = va__resolver_new(base, cfg->resolver, &loop->dns);
 	if (rc == 0)
-		rc = va__http01_new(&ctx->http);
+		rc = va__http01_new(base, &loop->http);
+	if (rc == 0)
+		rc = va__tlsalpn01_new(&loop->tls);
 	if (rc != 0)
-		va__ctx_done(ctx);
+		va__loop_done(loop);
 	return rc;
 }
 
 void
-va__ctx_done(struct va_ctx *ctx)
+va__loop_done(struct va_loop *loop)
 {
-	va__http01_free(ctx->http);
-	ctx->http = NULL;
-	va__resolver_free(ctx->dns);
-	ctx->dns = NULL;
+	va__tlsalpn01_free(loop->tls);
+	loop->tls = NULL;
+	va__http01_free(loop->http);
+	loop->http = NULL;
+	va__resolver_free(loop->dns);
+	loop->dns = NULL;
+}
+
+void
+va__check_end(struct va_check *c)
+{
+	c->loop->end(c, c->loop->arg);
+}
+
+/* Starts c on loop: its deadline, then the check of its type. */
+static void
+check_start(struct va_loop *loop, struct va_check *c)
+{
+	c->loop = loop;
+	c->deadline = va__now_ms() + loop->cfg->timeout_ms;
+	if (va__job_check(&c->job, &c->res) != 0) {
+		va__check_end(c);
+		return;
+	}
+	checks[c->job.type](c);
+}
+
+/* The end of a synchronous check: arg is its done flag. */
+static void
+sync_end(struct va_check *c, void *arg)
+{
+	(void)c;
+	*(int *)arg = 1;
 }
 
 void
 va__check_sync(const struct va_config *cfg, const struct va_job *job,
     struct va_result *res, va_check_fn fn)
 {
-	struct va_config c;
-	struct va_ctx	 ctx = { NULL, NULL };
-	int		 rc;
+	struct va_config   conf;
+	struct va_loop	   loop;
+	struct va_check	   c;
+	struct event_base *base = NULL;
+	int		   rc, ended = 0, inited = 0;
 
-	rc = va__config(cfg, &c);
+	rc = va__config(cfg, &conf);
 	if (rc != 0) {
 		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Invalid validation "
 		    "configuration");
 		goto out;
 	}
-	if (job_check(job, res) != 0)
+	if (va__job_check(job, res) != 0)
 		goto out;
 	rc = curl_ready();
-	if (rc == 0)
-		rc = va__ctx_init(&ctx, c.resolver);
+	if (rc == 0) {
+		rc = ANVIL_ENOMEM;
+		base = loop_base_new();
+		if (base != NULL)
+			rc = va__loop_init(&loop, base, &conf);
+	}
 	if (rc != 0) {
 		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Validation of %s "
 		    "could not start: %s", job->name, anvil_strerror(rc));
 		goto out;
 	}
-	fn(&c, &ctx, job, res);
+	inited = 1;
+	loop.end = sync_end;
+	loop.arg = &ended;
+	memset(&c, 0, sizeof(c));
+	c.job = *job;
+	c.loop = &loop;
+	c.deadline = va__now_ms() + conf.timeout_ms;
+	fn(&c);
+	/*
+	 * Terminates: the check ends by its deadline, and each pass runs
+	 * at least one event; a base left with none means a check that
+	 * lost its way, which must not hang the caller.
+	 */
+	while (!ended)
+		if (event_base_loop(base, EVLOOP_ONCE) != 0)
+			break;
+	if (ended)
+		*res = c.res;
+	else
+		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Validation of %s "
+		    "stopped unfinished", job->name);
 out:
-	va__ctx_done(&ctx);
+	if (inited)
+		va__loop_done(&loop);
+	if (base != NULL)
+		event_base_free(base);
 }
 
-/* Wakes the event loop.  A failed write means the pipe is full, so a
- * wakeup is pending already. */
+/* Writes one byte to fd to wake a loop.  A failed write means the pipe
+ * is full, so a wake-up is pending already. */
 static void
-wake(struct va *va)
+wake(int fd)
 {
 	char	 c = 1;
 	ssize_t	 n;
 
-	n = write(va->pipe[1], &c, 1);
+	n = write(fd, &c, 1);
 	(void)n;
+}
+
+/*
+ * Takes from w's queue what its loop has room for and starts it, on w's
+ * thread.  Nothing is taken once the pool stops, and the loop ends when
+ * its last check has.
+ */
+static void
+take_jobs(struct worker *w)
+{
+	struct va	*va = w->va;
+	struct va_check	*list = NULL, **tail = &list, *c;
+	int		 quit;
+
+	(void)pthread_mutex_lock(&va->lock);
+	w->woken = 0;
+	while (!va->stop && w->queue != NULL &&
+	    w->running < VA_LOOP_MAX_CHECKS) {
+		c = w->queue;
+		w->queue = c->next;
+		if (w->queue == NULL)
+			w->qtail = &w->queue;
+		c->next = NULL;
+		*tail = c;
+		tail = &c->next;
+		w->running++;
+	}
+	quit = va->stop && w->running == 0;
+	(void)pthread_mutex_unlock(&va->lock);
+	if (quit)
+		(void)event_base_loopbreak(w->base);
+	/* A check may end, and go, inside check_start(). */
+	while ((c = list) != NULL) {
+		list = c->next;
+		c->next = NULL;
+		check_start(&w->loop, c);
+	}
+}
+
+/* The end of one of w's checks, on w's thread: its result goes onto the
+ * list the front's loop delivers. */
+static void
+worker_end(struct va_check *c, void *arg)
+{
+	struct worker	*w = arg;
+	struct va	*va = w->va;
+	int		 first, more, quit;
+
+	(void)pthread_mutex_lock(&va->lock);
+	first = va->results == NULL;
+	c->next = NULL;
+	*va->rtail = c;
+	va->rtail = &c->next;
+	w->running--;
+	w->load--;
+	more = !va->stop && w->queue != NULL;
+	quit = va->stop && w->running == 0;
+	(void)pthread_mutex_unlock(&va->lock);
+	if (first)
+		wake(va->pipe[1]);
+	/* Not take_jobs() here: a check that ends at once would recurse. */
+	if (more)
+		event_active(w->refill, EV_TIMEOUT, 0);
+	if (quit)
+		(void)event_base_loopbreak(w->base);
+}
+
+/* w's pipe: jobs were queued, or the pool stops. */
+static void
+on_worker_wakeup(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	workq_pipe_drain(fd);
+	take_jobs(arg);
+}
+
+/* A check of w ended while jobs wait. */
+static void
+on_refill(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	take_jobs(arg);
 }
 
 static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
-	struct va	*va = w->va;
-	struct va_job	 job;
-	struct va_result res;
-	size_t		 slot;
-	int		 first;
 
-	for (;;) {
-		(void)pthread_mutex_lock(&va->lock);
-		while (!va->stop && va->jlen == 0)
-			(void)pthread_cond_wait(&va->cond, &va->lock);
-		if (va->stop) {
-			(void)pthread_mutex_unlock(&va->lock);
-			break;
-		}
-		job = va->jobs[va->jhead];
-		va->jhead = (va->jhead + 1) % VA_QUEUE_MAX;
-		va->jlen--;
-		(void)pthread_mutex_unlock(&va->lock);
-
-		memset(&res, 0, sizeof(res));
-		memcpy(res.chall_id, job.chall_id, sizeof(res.chall_id));
-		if (job_check(&job, &res) == 0)
-			checks[job.type](&va->cfg, &w->ctx, &job, &res);
-
-		(void)pthread_mutex_lock(&va->lock);
-		/* outstanding counts this job, so the ring has room. */
-		slot = (va->rhead + va->rlen) % VA_QUEUE_MAX;
-		va->results[slot] = res;
-		first = va->rlen == 0;
-		va->rlen++;
-		(void)pthread_mutex_unlock(&va->lock);
-		if (first)
-			wake(va);
-	}
+	/* Runs until take_jobs() or worker_end() breaks it, on stop. */
+	(void)event_base_dispatch(w->base);
 	return NULL;
 }
 
 /*
- * The pipe's read callback, on base's thread: empties the pipe first (so
- * a result queued after this cannot be missed), then delivers results one
- * at a time without holding the lock while done() runs.
+ * The front's pipe, on its thread: empties the pipe first (so a result
+ * queued after this cannot be missed), then takes every result and
+ * delivers them without holding the lock while done() runs.
  */
 static void
 on_wakeup(evutil_socket_t fd, short what, void *arg)
 {
 	struct va	*va = arg;
-	struct va_result res;
-	int		 have;
+	struct va_check	*list, *c;
+	size_t		 n = 0;
 
 	(void)what;
 	workq_pipe_drain(fd);
-	for (;;) {
-		(void)pthread_mutex_lock(&va->lock);
-		have = va->rlen > 0;
-		if (have) {
-			res = va->results[va->rhead];
-			va->rhead = (va->rhead + 1) % VA_QUEUE_MAX;
-			va->rlen--;
-			va->outstanding--;
-		}
-		(void)pthread_mutex_unlock(&va->lock);
-		if (!have)
-			break;
-		va->done(&res, va->arg);
+	(void)pthread_mutex_lock(&va->lock);
+	list = va->results;
+	va->results = NULL;
+	va->rtail = &va->results;
+	for (c = list; c != NULL; c = c->next)
+		n++;
+	va->outstanding -= n;
+	(void)pthread_mutex_unlock(&va->lock);
+	while ((c = list) != NULL) {
+		list = c->next;
+		va->done(&c->res, va->arg);
+		free(c);
 	}
 }
 
@@ -424,24 +579,72 @@ fd_setup(int fd)
 	return 0;
 }
 
-/*
- * Starts the workers with every signal blocked, so that signals reach the
- * daemon's main thread only.  Returns 0 or ANVIL_ENOMEM.
- */
+/* Makes a pipe of two non-blocking, close-on-exec ends.  Returns 0 or
+ * ANVIL_EIO (p left at -1). */
 static int
-start_workers(struct va *va)
+pipe_new(int p[2])
 {
-	int	 i, rc;
-
-	for (i = 0; i < va->cfg.threads; i++) {
-		va->workers[i].va = va;
-		rc = workq_thread_start(&va->workers[i].thread, worker_main,
-		    &va->workers[i]);
-		if (rc != 0)
-			return rc;
-		va->workers[i].started = 1;
+	if (pipe(p) != 0) {
+		p[0] = p[1] = -1;
+		return ANVIL_EIO;
 	}
+	if (fd_setup(p[0]) != 0 || fd_setup(p[1]) != 0)
+		return ANVIL_EIO;
 	return 0;
+}
+
+/* Sets up worker w (not its thread).  Returns 0 or a negative code;
+ * worker_done() undoes what was done either way. */
+static int
+worker_init(struct va *va, struct worker *w)
+{
+	int	 rc;
+
+	w->va = va;
+	w->pipe[0] = w->pipe[1] = -1;
+	w->qtail = &w->queue;
+	w->base = loop_base_new();
+	if (w->base == NULL)
+		return ANVIL_ENOMEM;
+	rc = va__loop_init(&w->loop, w->base, &va->cfg);
+	if (rc != 0)
+		return rc;
+	w->loop.end = worker_end;
+	w->loop.arg = w;
+	rc = pipe_new(w->pipe);
+	if (rc != 0)
+		return rc;
+	w->wakeup = event_new(w->base, w->pipe[0], EV_READ | EV_PERSIST,
+	    on_worker_wakeup, w);
+	w->refill = event_new(w->base, -1, 0, on_refill, w);
+	if (w->wakeup == NULL || w->refill == NULL ||
+	    event_add(w->wakeup, NULL) != 0)
+		return ANVIL_ENOMEM;
+	return 0;
+}
+
+/* Frees what w holds, its thread joined or never started. */
+static void
+worker_done(struct worker *w)
+{
+	struct va_check	*c;
+
+	while ((c = w->queue) != NULL) {
+		w->queue = c->next;
+		free(c);
+	}
+	if (w->base == NULL)
+		return;
+	va__loop_done(&w->loop);
+	if (w->refill != NULL)
+		event_free(w->refill);
+	if (w->wakeup != NULL)
+		event_free(w->wakeup);
+	if (w->pipe[0] >= 0)
+		(void)close(w->pipe[0]);
+	if (w->pipe[1] >= 0)
+		(void)close(w->pipe[1]);
+	event_base_free(w->base);
 }
 
 int
@@ -460,12 +663,8 @@ va_new(struct event_base *base, const struct va_config *cfg,
 	if (va == NULL)
 		return ANVIL_ENOMEM;
 	va->pipe[0] = va->pipe[1] = -1;
+	va->rtail = &va->results;
 	if (pthread_mutex_init(&va->lock, NULL) != 0) {
-		free(va);
-		return ANVIL_ENOMEM;
-	}
-	if (pthread_cond_init(&va->cond, NULL) != 0) {
-		(void)pthread_mutex_destroy(&va->lock);
 		free(va);
 		return ANVIL_ENOMEM;
 	}
@@ -483,28 +682,30 @@ va_new(struct event_base *base, const struct va_config *cfg,
 	va->base = base;
 	va->done = done;
 	va->arg = arg;
-	va->jobs = calloc(VA_QUEUE_MAX, sizeof(*va->jobs));
-	va->results = calloc(VA_QUEUE_MAX, sizeof(*va->results));
 	va->workers = calloc((size_t)va->cfg.threads, sizeof(*va->workers));
-	if (va->jobs == NULL || va->results == NULL || va->workers == NULL)
+	if (va->workers == NULL)
 		goto out;
 	for (i = 0; i < va->cfg.threads; i++) {
-		rc = va__ctx_init(&va->workers[i].ctx, va->resolver);
+		rc = worker_init(va, &va->workers[i]);
 		if (rc != 0)
 			goto out;
 	}
-	rc = ANVIL_EIO;
-	if (pipe(va->pipe) != 0)
+	rc = pipe_new(va->pipe);
+	if (rc != 0)
 		goto out;
-	if (fd_setup(va->pipe[0]) != 0 || fd_setup(va->pipe[1]) != 0)
-		goto out;
+	rc = ANVIL_ENOMEM;
 	va->wakeup = event_new(base, va->pipe[0], EV_READ | EV_PERSIST,
 	    on_wakeup, va);
 	if (va->wakeup == NULL || event_add(va->wakeup, NULL) != 0)
 		goto out;
-	rc = start_workers(va);
-	if (rc != 0)
-		goto out;
+	/* Workers start with every signal blocked: signals go to main. */
+	for (i = 0; i < va->cfg.threads; i++) {
+		rc = workq_thread_start(&va->workers[i].thread, worker_main,
+		    &va->workers[i]);
+		if (rc != 0)
+			goto out;
+		va->workers[i].started = 1;
+	}
 	*ret = va;
 	va = NULL;
 	rc = 0;
@@ -516,44 +717,65 @@ out:
 int
 va_submit(struct va *va, const struct va_job *job)
 {
-	size_t	 slot;
-	int	 rc = 0;
+	struct va_check	*c;
+	struct worker	*w = NULL;
+	int		 i, kick = 0, rc = 0;
 
 	if (va == NULL || job == NULL || (unsigned)job->type >= CHALL_TYPE__MAX)
 		return ANVIL_EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return ANVIL_ENOMEM;
+	c->job = *job;
+	memcpy(c->res.chall_id, job->chall_id, sizeof(c->res.chall_id));
 	(void)pthread_mutex_lock(&va->lock);
-	if (va->outstanding >= VA_QUEUE_MAX)
+	if (va->outstanding >= VA_QUEUE_MAX || va->stop)
 		rc = ANVIL_E2BIG;
 	else {
-		slot = (va->jhead + va->jlen) % VA_QUEUE_MAX;
-		va->jobs[slot] = *job;
-		va->jlen++;
+		/* The worker with the fewest checks, queued or running. */
+		for (i = 0; i < va->cfg.threads; i++)
+			if (w == NULL || va->workers[i].load < w->load)
+				w = &va->workers[i];
+		*w->qtail = c;
+		w->qtail = &c->next;
+		w->load++;
 		va->outstanding++;
-		(void)pthread_cond_signal(&va->cond);
+		kick = !w->woken;
+		w->woken = 1;
+		c = NULL;
 	}
 	(void)pthread_mutex_unlock(&va->lock);
+	free(c);
+	if (kick)
+		wake(w->pipe[1]);
 	return rc;
 }
 
 void
 va_free(struct va *va)
 {
-	int	 i;
+	struct va_check	*c;
+	int		 i;
 
 	if (va == NULL)
 		return;
 	(void)pthread_mutex_lock(&va->lock);
 	va->stop = 1;
-	(void)pthread_cond_broadcast(&va->cond);
 	(void)pthread_mutex_unlock(&va->lock);
-	/* A worker inside a check finishes it: at most cfg.timeout_ms. */
+	/* A loop lets its checks in flight end: at most cfg.timeout_ms. */
 	if (va->workers != NULL) {
 		for (i = 0; i < va->cfg.threads; i++) {
-			if (va->workers[i].started)
-				(void)pthread_join(va->workers[i].thread,
-				    NULL);
-			va__ctx_done(&va->workers[i].ctx);
+			if (!va->workers[i].started)
+				continue;
+			wake(va->workers[i].pipe[1]);
+			(void)pthread_join(va->workers[i].thread, NULL);
 		}
+		for (i = 0; i < va->cfg.threads; i++)
+			worker_done(&va->workers[i]);
+	}
+	while ((c = va->results) != NULL) {
+		va->results = c->next;
+		free(c);
 	}
 	if (va->wakeup != NULL)
 		event_free(va->wakeup);
@@ -561,11 +783,8 @@ va_free(struct va *va)
 		(void)close(va->pipe[0]);
 	if (va->pipe[1] >= 0)
 		(void)close(va->pipe[1]);
-	(void)pthread_cond_destroy(&va->cond);
 	(void)pthread_mutex_destroy(&va->lock);
 	free(va->workers);
-	free(va->results);
-	free(va->jobs);
 	free(va->resolver);
 	free(va);
 }

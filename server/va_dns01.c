@@ -56,58 +56,44 @@ txt_value(const unsigned char *rd, size_t len, char *out, size_t *ret_kept)
 	return total;
 }
 
-void
-va__dns01(const struct va_config *cfg, struct va_ctx *vc,
-    const struct va_job *job, struct va_result *res)
+/*
+ * Judges the answer to the TXT lookup of qname against want (wlen
+ * bytes), into res.
+ */
+static void
+judge(const char *qname, const char *want, size_t wlen, int rc,
+    const struct va_answer *ans, struct va_result *res)
 {
-	struct va_answer	 ans;
 	struct va_rr_iter	 it;
 	const unsigned char	*rd;
-	uint8_t			 digest[SHA256_DIGEST_LENGTH];
-	char			 qname[ANVIL_MAX_NAME_LEN + 32];
-	char			 want[64], value[TXT_KEEP];
-	char			 shown[QUOTED_TXT];
-	size_t			 kept, rdlen, wlen, nany = 0, nrec = 0;
+	char			 value[TXT_KEEP], shown[QUOTED_TXT];
+	size_t			 kept, rdlen, nany = 0, nrec = 0;
 	long			 total;
-	int64_t			 deadline;
-	int			 rc;
 
-	memset(&ans, 0, sizeof(ans));
-	deadline = va__now_ms() + cfg->timeout_ms;
 	shown[0] = '\0';
-	(void)snprintf(qname, sizeof(qname), "_acme-challenge.%s", job->name);
-	if (SHA256((const unsigned char *)job->keyauth, strlen(job->keyauth),
-	    digest) == NULL) {
-		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Cannot hash the key "
-		    "authorization for %s", job->name);
-		return;
-	}
-	wlen = anvil_b64url_encode_to(want, digest, sizeof(digest));
-
-	rc = va__lookup(vc->dns, qname, RR_TXT, deadline, &ans);
 	if (rc == ANVIL_ETIMEDOUT) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: query timed out "
 		    "looking up TXT for %s", qname);
-		goto out;
+		return;
 	}
-	if (ans.err != NULL) {
+	if (ans->err != NULL) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s looking up TXT "
-		    "for %s", ans.err, qname);
-		goto out;
+		    "for %s", ans->err, qname);
+		return;
 	}
-	if (ans.bogus) {
+	if (ans->bogus) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: DNSSEC validation "
 		    "failure looking up TXT for %s", qname);
-		goto out;
+		return;
 	}
-	if (ans.rcode != 0 && ans.rcode != RCODE_NXDOMAIN) {
+	if (ans->rcode != 0 && ans->rcode != RCODE_NXDOMAIN) {
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s looking up TXT "
-		    "for %s", ans.rcode == RCODE_SERVFAIL ? "SERVFAIL" :
+		    "for %s", ans->rcode == RCODE_SERVFAIL ? "SERVFAIL" :
 		    "DNS error", qname);
-		goto out;
+		return;
 	}
-	va__answer_begin(&ans, &it);
-	while (va__answer_next(&ans, &it, &rd, &rdlen)) {
+	va__answer_begin(ans, &it);
+	while (va__answer_next(ans, &it, &rd, &rdlen)) {
 		nany++;
 		total = txt_value(rd, rdlen, value, &kept);
 		if (total < 0)
@@ -116,7 +102,7 @@ va__dns01(const struct va_config *cfg, struct va_ctx *vc,
 		if ((size_t)total == kept && anvil_memeq_ct(value, kept, want,
 		    wlen)) {
 			va__pass(res);
-			goto out;
+			return;
 		}
 		if (shown[0] == '\0')
 			(void)va__quote(shown, sizeof(shown), value, kept);
@@ -134,8 +120,44 @@ va__dns01(const struct va_config *cfg, struct va_ctx *vc,
 		va__fail(res, ANVIL_PROB_INCORRECT_RESPONSE, "Incorrect TXT "
 		    "record %s (and %zu more) found at %s", shown, nrec - 1,
 		    qname);
-out:
-	va__answer_clear(&ans);
+}
+
+/* The end of the TXT lookup started by va__dns01(). */
+static void
+on_txt(void *arg, int rc, const struct va_answer *ans)
+{
+	struct va_check	*c = arg;
+	uint8_t		 digest[SHA256_DIGEST_LENGTH];
+	char		 qname[ANVIL_MAX_NAME_LEN + 32], want[64];
+	size_t		 wlen;
+
+	(void)snprintf(qname, sizeof(qname), "_acme-challenge.%s",
+	    c->job.name);
+	if (SHA256((const unsigned char *)c->job.keyauth,
+	    strlen(c->job.keyauth), digest) == NULL)
+		va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Cannot hash the "
+		    "key authorization for %s", c->job.name);
+	else {
+		wlen = anvil_b64url_encode_to(want, digest, sizeof(digest));
+		judge(qname, want, wlen, rc, ans, &c->res);
+	}
+	va__check_end(c);
+}
+
+void
+va__dns01(struct va_check *c)
+{
+	char	 qname[ANVIL_MAX_NAME_LEN + 32];
+	int	 rc;
+
+	(void)snprintf(qname, sizeof(qname), "_acme-challenge.%s",
+	    c->job.name);
+	rc = va__lookup(c->loop->dns, qname, RR_TXT, c->deadline, on_txt, c);
+	if (rc != 0) {
+		va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Cannot look up "
+		    "TXT for %s: %s", qname, anvil_strerror(rc));
+		va__check_end(c);
+	}
 }
 
 void

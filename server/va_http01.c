@@ -4,8 +4,9 @@
  * GET http://NAME/.well-known/acme-challenge/TOKEN (on cfg->http01_port)
  * must answer 200 with the key authorization, trailing whitespace
  * ignored.  Names are resolved by our resolver (va_resolve.c), never by
- * curl: curl is told which address to use with CURLOPT_RESOLVE, tries the
- * IPv6 address first and the IPv4 one when the first cannot connect.
+ * curl: curl is told which address to connect to with CURLOPT_CONNECT_TO
+ * (an address literal, which curl does not look up), the IPv6 address
+ * first and the IPv4 one when the first cannot connect.
  *
  * Redirects are followed here, not by curl, so that each hop is checked
  * as Let's Encrypt does: at most ANVIL_MAX_REDIRECTS, to http: or https:
@@ -17,8 +18,12 @@
  * aborted past that; the whole check, every hop included, ends at the
  * deadline.
  *
- * Each worker thread keeps one curl handle for all its checks (struct
- * va_http01 below), but never a connection: every request connects anew.
+ * Every transfer of a loop runs on the loop's curl multi handle through
+ * curl's socket API: curl says which sockets to watch and when its next
+ * timeout is, and those are events on the loop's base (struct va_http01
+ * below).  So a check never blocks its thread, and one thread keeps many
+ * transfers going.  Easy handles are kept for reuse, but never a
+ * connection: every request connects anew.
  */
 #include <sys/socket.h>
 
@@ -66,38 +71,58 @@ struct fetch {
 	char		 errbuf[CURL_ERROR_SIZE];
 };
 
+/* Easy handles kept for reuse by one loop, at most. */
+#define IDLE_MAX	64
+
+struct va_http01;
+
 /*
- * The http-01 client of one thread.  The curl handle lives as long as the
- * thread: the options that never change are set once, when it is made,
- * and each request sets its URL, its time limits, its Host header and its
- * pinned address.  So curl's set-up (the easy handle, the multi handle
- * that runs it and that one's wake-up socket pair) is made once per
- * thread instead of once per request.
+ * One check's http-01 state, with its curl easy handle.  The options that
+ * never change are set when the handle is made (req_new()); each request
+ * sets its URL, time limits, Host header and address (start_request()).
+ * When the check ends the request goes back to its client's idle list,
+ * handle and buffers kept, so curl's set-up is paid once per concurrent
+ * check rather than once per request.
  *
  * What must not outlive a request does not:
  *  - connections: CURLOPT_FRESH_CONNECT and CURLOPT_FORBID_REUSE, so every
  *    request opens its own connection to the address just resolved and
  *    closes it when done: an answer is always what the server says now;
  *  - TLS sessions (https hops): the session-ID cache is off;
- *  - pinned addresses: a CURLOPT_RESOLVE entry stays in the handle's DNS
- *    cache for good, so each request first removes the previous one's
- *    ("-HOST:PORT", in unpin) and curl's cache holds at most one entry;
- *  - the response: perform() clears f before each request, and curl
- *    clears its status and headers when a transfer starts.
+ *  - addresses: CURLOPT_CONNECT_TO names an address literal, which curl
+ *    does not look up and, with its DNS cache timeout at 0, keeps no
+ *    longer than the request;
+ *  - the response: start_request() clears f, and curl clears its status
+ *    and headers when a transfer starts.
  */
-struct va_http01 {
+struct req {
+	struct va_http01 *cl;
+	struct va_check	*c;		/* the check; NULL when idle */
 	CURL		*h;		/* owned */
-	CURLM		*m;		/* owned; runs h (see run()) */
 	struct fetch	 f;		/* the last request's response */
-	char		 pin[HOST_MAX + INET6_ADDRSTRLEN + 16];
-					/* "HOST:PORT:ADDR" */
-	char		 unpin[HOST_MAX + 16];/* "-HOST:PORT" of the previous
-					   request, "" before the first */
+	struct hop	 hop;		/* the request being made */
+	struct va_addrs	 addrs;		/* of hop.host */
+	size_t		 ai;		/* the address tried, in addrs */
+	int		 redirects;	/* followed so far */
+	char		 cto[HOST_MAX + INET6_ADDRSTRLEN + 24];
+					/* "HOST:PORT:ADDR:PORT" */
 	char		 hosthdr[HOST_MAX + 8];/* "Host: HOST" */
-	struct curl_slist resolve[2];	/* over unpin, pin (not from
-					   malloc: curl only reads them) */
+	struct curl_slist cto_list;	/* over cto (not from malloc: curl
+					   only reads them) */
 	struct curl_slist headers;	/* over hosthdr */
+	struct req	*next;		/* idle list */
 };
+
+/* The http-01 client of one loop. */
+struct va_http01 {
+	struct event_base *base;	/* not owned */
+	CURLM		*m;		/* owned */
+	struct event	*timer;		/* owned; curl's next timeout */
+	struct req	*idle;		/* owned */
+	size_t		 nidle;
+};
+
+static void on_fetched(struct req *, CURLcode);
 
 /* curl's write callback: keeps the body, aborts past the limit. */
 static size_t
@@ -115,21 +140,34 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-int
-va__http01_new(struct va_http01 **ret)
+/* Frees r and its handle (not in the multi handle); accepts NULL. */
+static void
+req_free(struct req *r)
 {
-	struct va_http01	*c;
-	CURL			*h;
-	CURLcode		 cc;
+	if (r == NULL)
+		return;
+	curl_easy_cleanup(r->h);
+	anvil_buf_free(&r->f.body);
+	free(r);
+}
 
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return ANVIL_ENOMEM;
-	anvil_buf_init(&c->f.body, ANVIL_MAX_HTTP01_BODY);
-	h = c->h = curl_easy_init();
+/* Makes a request with its easy handle set up.  Returns it or NULL. */
+static struct req *
+req_new(struct va_http01 *cl)
+{
+	struct req	*r;
+	CURL		*h;
+	CURLcode	 cc;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->cl = cl;
+	anvil_buf_init(&r->f.body, ANVIL_MAX_HTTP01_BODY);
+	h = r->h = curl_easy_init();
 	if (h == NULL) {
-		va__http01_free(c);
-		return ANVIL_ENOMEM;
+		req_free(r);
+		return NULL;
 	}
 	cc = curl_easy_setopt(h, CURLOPT_USERAGENT, VA_USER_AGENT);
 	if (cc == CURLE_OK)	/* never through a proxy from the env */
@@ -146,6 +184,8 @@ va__http01_new(struct va_http01 **ret)
 		cc = curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	if (cc == CURLE_OK)	/* no address kept past its request */
+		cc = curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	if (cc == CURLE_OK)
@@ -154,87 +194,211 @@ va__http01_new(struct va_http01 **ret)
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->f);
+		cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->f);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->f.errbuf);
+		cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->f.errbuf);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	c->m = curl_multi_init();
-	if (cc != CURLE_OK || c->m == NULL) {
-		va__http01_free(c);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_PRIVATE, r);
+	if (cc != CURLE_OK) {
+		req_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Hands every ended transfer of cl over to its check. */
+static void
+take_done(struct va_http01 *cl)
+{
+	CURLMsg		*msg;
+	CURLcode	 cc;
+	char		*p;
+	CURL		*h;
+	int		 left;
+
+	while ((msg = curl_multi_info_read(cl->m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		/* msg does not survive the handle's removal. */
+		h = msg->easy_handle;
+		cc = msg->data.result;
+		p = NULL;
+		(void)curl_easy_getinfo(h, CURLINFO_PRIVATE, &p);
+		(void)curl_multi_remove_handle(cl->m, h);
+		if (p != NULL)
+			on_fetched((struct req *)(void *)p, cc);
+	}
+}
+
+/* A socket curl watches is ready. */
+static void
+on_socket(evutil_socket_t fd, short what, void *arg)
+{
+	struct va_http01 *cl = arg;
+	int		 flags = 0, running;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	(void)curl_multi_socket_action(cl->m, fd, flags, &running);
+	take_done(cl);
+}
+
+/* curl's next timeout came. */
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct va_http01 *cl = arg;
+	int		 running;
+
+	(void)fd;
+	(void)what;
+	(void)curl_multi_socket_action(cl->m, CURL_SOCKET_TIMEOUT, 0,
+	    &running);
+	take_done(cl);
+}
+
+/*
+ * curl's socket callback: watch s for what curl asks, with one event per
+ * socket (assigned to it in curl), freed when curl lets it go.  libevent
+ * allows the event to be freed from inside its own callback, which is
+ * where curl closes a socket.  Returns 0, or -1 (curl then fails the
+ * transfer).
+ */
+static int
+on_curl_socket(CURL *h, curl_socket_t s, int what, void *arg, void *sockp)
+{
+	struct va_http01 *cl = arg;
+	struct event	*ev = sockp;
+	short		 kind = EV_PERSIST;
+
+	(void)h;
+	if (what == CURL_POLL_REMOVE) {
+		if (ev != NULL)
+			event_free(ev);
+		(void)curl_multi_assign(cl->m, s, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (ev == NULL) {
+		ev = event_new(cl->base, s, kind, on_socket, cl);
+		if (ev == NULL)
+			return -1;
+		if (curl_multi_assign(cl->m, s, ev) != CURLM_OK) {
+			event_free(ev);
+			return -1;
+		}
+	} else if (event_del(ev) != 0 ||
+	    event_assign(ev, cl->base, s, kind, on_socket, cl) != 0)
+		return -1;
+	return event_add(ev, NULL) == 0 ? 0 : -1;
+}
+
+/* curl's timer callback: the next timeout in ms, -1 for none.  Returns 0
+ * or -1. */
+static int
+on_curl_timer(CURLM *m, long ms, void *arg)
+{
+	struct va_http01 *cl = arg;
+	struct timeval	 tv;
+
+	(void)m;
+	if (ms < 0)
+		return evtimer_del(cl->timer) == 0 ? 0 : -1;
+	/* 0 means at once: on the next pass, not from inside curl. */
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return evtimer_add(cl->timer, &tv) == 0 ? 0 : -1;
+}
+
+int
+va__http01_new(struct event_base *base, struct va_http01 **ret)
+{
+	struct va_http01 *cl;
+	CURLMcode	 mc;
+
+	cl = calloc(1, sizeof(*cl));
+	if (cl == NULL)
+		return ANVIL_ENOMEM;
+	cl->base = base;
+	cl->timer = evtimer_new(base, on_timer, cl);
+	cl->m = curl_multi_init();
+	if (cl->timer == NULL || cl->m == NULL) {
+		va__http01_free(cl);
 		return ANVIL_ENOMEM;
 	}
-	*ret = c;
+	mc = curl_multi_setopt(cl->m, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	if (mc == CURLM_OK)
+		mc = curl_multi_setopt(cl->m, CURLMOPT_SOCKETDATA, cl);
+	if (mc == CURLM_OK)
+		mc = curl_multi_setopt(cl->m, CURLMOPT_TIMERFUNCTION,
+		    on_curl_timer);
+	if (mc == CURLM_OK)
+		mc = curl_multi_setopt(cl->m, CURLMOPT_TIMERDATA, cl);
+	if (mc != CURLM_OK) {
+		va__http01_free(cl);
+		return ANVIL_ENOMEM;
+	}
+	*ret = cl;
 	return 0;
 }
 
 void
-va__http01_free(struct va_http01 *c)
+va__http01_free(struct va_http01 *cl)
 {
-	if (c == NULL)
+	struct req	*r;
+
+	if (cl == NULL)
 		return;
-	/* h is never left in m (run() removes it): either order works. */
-	curl_multi_cleanup(c->m);
-	curl_easy_cleanup(c->h);
-	anvil_buf_free(&c->f.body);
-	free(c);
+	/* No transfer runs (the loop's checks have all ended), so no
+	 * socket event is left either. */
+	curl_multi_cleanup(cl->m);
+	while ((r = cl->idle) != NULL) {
+		cl->idle = r->next;
+		req_free(r);
+	}
+	if (cl->timer != NULL)
+		event_free(cl->timer);
+	free(cl);
+}
+
+/* Ends r's check: r goes back to the idle list (or is freed), then the
+ * check is handed back. */
+static void
+req_end(struct req *r)
+{
+	struct va_http01 *cl = r->cl;
+	struct va_check	*c = r->c;
+
+	r->c = NULL;
+	if (cl->nidle < IDLE_MAX) {
+		r->next = cl->idle;
+		cl->idle = r;
+		cl->nidle++;
+	} else
+		req_free(r);
+	va__check_end(c);
 }
 
 /*
- * Runs c's transfer to its end, as curl_easy_perform() would, on c's own
- * multi handle: it starts the transfer before its first wait, where
- * curl_easy_perform() first polls its wake-up socket for nothing (one
- * poll() per request).  Each wait is curl_multi_poll(), which waits for
- * the transfer's socket or for curl's own next timeout (the
- * CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS set by perform(), so
- * the transfer ends by the deadline).  Returns curl's result for the
- * transfer; CURLE_OUT_OF_MEMORY when the multi handle fails.
+ * Starts one GET of r->hop on r's current address.  Returns 0 (its end
+ * comes to on_fetched()), or curl's code when it could not start.
  */
 static CURLcode
-run(struct va_http01 *c)
+start_request(struct req *r)
 {
-	CURLMsg		*msg;
-	CURLcode	 cc = CURLE_OUT_OF_MEMORY;
-	CURLMcode	 mc;
-	int		 running = 1, left;
-
-	if (curl_multi_add_handle(c->m, c->h) != CURLM_OK)
-		return CURLE_OUT_OF_MEMORY;
-	/*
-	 * Terminates: curl ends the transfer by its time limit at the
-	 * latest, and each wait returns by curl's next timeout.
-	 */
-	mc = curl_multi_perform(c->m, &running);
-	while (mc == CURLM_OK && running > 0) {
-		mc = curl_multi_poll(c->m, NULL, 0, 1000, NULL);
-		if (mc == CURLM_OK)
-			mc = curl_multi_perform(c->m, &running);
-	}
-	if (mc == CURLM_OK) {
-		msg = curl_multi_info_read(c->m, &left);
-		if (msg != NULL && msg->msg == CURLMSG_DONE)
-			cc = msg->data.result;
-	}
-	(void)curl_multi_remove_handle(c->m, c->h);
-	return cc;
-}
-
-/*
- * Performs one GET of hop on the given address with c's handle.  Fills
- * c->f (status, location, body, errbuf).  Returns curl's result;
- * CURLE_OUT_OF_MEMORY when the request could not be set up.
- */
-static CURLcode
-perform(struct va_http01 *c, const struct hop *hop, const char *addr,
-    int family, int64_t deadline)
-{
-	struct fetch		*f = &c->f;
-	struct curl_slist	*resolve;
-	struct curl_header	*loc = NULL;
-	long			 left, lport = 0;
-	CURLcode		 cc;
+	struct fetch	*f = &r->f;
+	const char	*addr = r->addrs.a[r->ai].text;
+	long		 left;
+	CURLcode	 cc;
 
 	anvil_buf_reset(&f->body);
 	f->toolarge = 0;
@@ -244,30 +408,28 @@ perform(struct va_http01 *c, const struct hop *hop, const char *addr,
 	f->connected = 0;
 	f->errbuf[0] = '\0';
 
-	left = va__left_ms(deadline);
+	left = va__left_ms(r->c->deadline);
 	if (left == 0)
 		return CURLE_OPERATION_TIMEDOUT;
-	(void)snprintf(c->pin, sizeof(c->pin), family == AF_INET6 ?
-	    "%s:%d:[%s]" : "%s:%d:%s", hop->host, hop->port, addr);
-	(void)snprintf(c->hosthdr, sizeof(c->hosthdr), "Host: %s",
-	    hop->host);
-	c->resolve[1].data = c->pin;
-	c->resolve[1].next = NULL;
-	c->resolve[0].data = c->unpin;
-	c->resolve[0].next = &c->resolve[1];
-	resolve = c->unpin[0] != '\0' ? &c->resolve[0] : &c->resolve[1];
-	c->headers.data = c->hosthdr;
-	c->headers.next = NULL;
+	(void)snprintf(r->cto, sizeof(r->cto),
+	    r->addrs.a[r->ai].family == AF_INET6 ? "%s:%d:[%s]:%d" :
+	    "%s:%d:%s:%d", r->hop.host, r->hop.port, addr, r->hop.port);
+	(void)snprintf(r->hosthdr, sizeof(r->hosthdr), "Host: %s",
+	    r->hop.host);
+	r->cto_list.data = r->cto;
+	r->cto_list.next = NULL;
+	r->headers.data = r->hosthdr;
+	r->headers.next = NULL;
 
-	cc = curl_easy_setopt(c->h, CURLOPT_URL, hop->url);
+	cc = curl_easy_setopt(r->h, CURLOPT_URL, r->hop.url);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c->h, CURLOPT_RESOLVE, resolve);
+		cc = curl_easy_setopt(r->h, CURLOPT_CONNECT_TO, &r->cto_list);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, &c->headers);
+		cc = curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, &r->headers);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, left);
+		cc = curl_easy_setopt(r->h, CURLOPT_TIMEOUT_MS, left);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, left);
+		cc = curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT_MS, left);
 	/*
 	 * An http: request goes out in one write on a connection of its
 	 * own with nothing sent before it, which Nagle's algorithm never
@@ -277,26 +439,34 @@ perform(struct va_http01 *c, const struct hop *hop, const char *addr,
 	 * there it is kept.
 	 */
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c->h, CURLOPT_TCP_NODELAY,
-		    hop->https ? 1L : 0L);
+		cc = curl_easy_setopt(r->h, CURLOPT_TCP_NODELAY,
+		    r->hop.https ? 1L : 0L);
 	if (cc != CURLE_OK)
 		return cc;
+	if (curl_multi_add_handle(r->cl->m, r->h) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	return CURLE_OK;
+}
 
-	cc = run(c);
-	/* curl's DNS cache may hold the pin now: the next request drops it. */
-	(void)snprintf(c->unpin, sizeof(c->unpin), "-%s:%d", hop->host,
-	    hop->port);
+/* Reads what a finished transfer left in r's handle into r->f. */
+static void
+read_response(struct req *r, CURLcode cc)
+{
+	struct fetch		*f = &r->f;
+	struct curl_header	*loc = NULL;
+	long			 lport = 0;
+
 	/* A local port is known once the connection was established. */
-	if (curl_easy_getinfo(c->h, CURLINFO_LOCAL_PORT, &lport) ==
+	if (curl_easy_getinfo(r->h, CURLINFO_LOCAL_PORT, &lport) ==
 	    CURLE_OK && lport > 0)
 		f->connected = 1;
 	if (cc != CURLE_OK)
-		return cc;
-	if (curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &f->status) !=
+		return;
+	if (curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &f->status) !=
 	    CURLE_OK)
 		f->status = 0;
 	/* The last response's Location, if any (the handle owns it). */
-	if (curl_easy_header(c->h, "Location", 0, CURLH_HEADER, -1, &loc) ==
+	if (curl_easy_header(r->h, "Location", 0, CURLH_HEADER, -1, &loc) ==
 	    CURLHE_OK && loc->value != NULL) {
 		if (strlen(loc->value) >= sizeof(f->location))
 			f->location_toolong = 1;
@@ -305,37 +475,14 @@ perform(struct va_http01 *c, const struct hop *hop, const char *addr,
 			f->has_location = 1;
 		}
 	}
-	return CURLE_OK;
 }
 
-/*
- * Fetches hop: resolves its host, then GETs from the first address that
- * accepts a connection.  Returns 0 with a response in vc->http->f, or a
- * negative code with the problem in res.
- */
-static int
-fetch(struct va_ctx *vc, const struct hop *hop, int64_t deadline,
+/* Fails res for a request of hop that ended with cc, not CURLE_OK. */
+static void
+fetch_failed(const struct hop *hop, const struct fetch *f, CURLcode cc,
     struct va_result *res)
 {
-	struct fetch	*f = &vc->http->f;
-	struct va_addrs	 addrs;
-	char		 url[QUOTED_URL];
-	CURLcode	 cc = CURLE_COULDNT_CONNECT;
-	size_t		 i;
-	int		 rc;
-
-	rc = va__lookup_addrs(vc->dns, hop->host, deadline, &addrs, res);
-	if (rc != 0)
-		return rc;
-	/* IPv6 first; the next address only when this one cannot connect. */
-	for (i = 0; i < addrs.n; i++) {
-		cc = perform(vc->http, hop, addrs.a[i].text,
-		    addrs.a[i].family, deadline);
-		if (cc != CURLE_COULDNT_CONNECT)
-			break;
-	}
-	if (cc == CURLE_OK)
-		return 0;
+	char	 url[QUOTED_URL];
 
 	(void)va__quote(url, sizeof(url), hop->logical,
 	    strlen(hop->logical));
@@ -359,7 +506,43 @@ fetch(struct va_ctx *vc, const struct hop *hop, int64_t deadline,
 	else
 		va__fail(res, ANVIL_PROB_CONNECTION, "Fetching %s: %s", url,
 		    f->errbuf[0] != '\0' ? f->errbuf : curl_easy_strerror(cc));
-	return ANVIL_EIO;
+}
+
+/* Starts the request of r->ai's address; on failure, ends the check. */
+static void
+request(struct req *r)
+{
+	CURLcode	 cc;
+
+	cc = start_request(r);
+	if (cc != CURLE_OK) {
+		fetch_failed(&r->hop, &r->f, cc, &r->c->res);
+		req_end(r);
+	}
+}
+
+/* The addresses of r->hop.host are known: its first request starts. */
+static void
+on_addrs(void *arg, int rc, const struct va_addrs *addrs)
+{
+	struct req	*r = arg;
+
+	if (rc != 0) {		/* the problem is in the check's res */
+		req_end(r);
+		return;
+	}
+	r->addrs = *addrs;
+	r->ai = 0;
+	request(r);
+}
+
+/* Looks r->hop.host up; its end comes to on_addrs(). */
+static void
+resolve(struct req *r)
+{
+	if (va__lookup_addrs(r->c->loop->dns, r->hop.host, r->c->deadline,
+	    &r->c->res, on_addrs, r) != 0)
+		req_end(r);
 }
 
 /* Returns 1 when host is a plausible host name and not an address. */
@@ -571,55 +754,89 @@ judge(const struct va_job *job, const struct hop *hop, const struct fetch *f,
 	    got);
 }
 
-void
-va__http01(const struct va_config *cfg, struct va_ctx *vc,
-    const struct va_job *job, struct va_result *res)
+/*
+ * A request of r ended with cc: the next address when this one could not
+ * be connected to, a redirect followed, or the check judged.
+ */
+static void
+on_fetched(struct req *r, CURLcode cc)
 {
-	const struct fetch *f = &vc->http->f;
-	struct hop	 hop, next;
+	const struct va_config *cfg = r->c->loop->cfg;
+	const struct fetch *f = &r->f;
+	struct va_result *res = &r->c->res;
+	struct hop	 next;
 	char		 url[QUOTED_URL];
-	int64_t		 deadline;
-	int		 redirects;
 
-	deadline = va__now_ms() + cfg->timeout_ms;
-	if (first_hop(cfg, job, &hop, res) != 0)
-		return;
-	/* Terminates: each pass follows one redirect, and they are
-	 * counted. */
-	for (redirects = 0;; redirects++) {
-		if (fetch(vc, &hop, deadline, res) != 0)
-			return;
-		if (f->status == 200) {
-			judge(job, &hop, f, res);
-			return;
-		}
-		(void)va__quote(url, sizeof(url), hop.logical,
-		    strlen(hop.logical));
-		if (f->status == 301 || f->status == 302 || f->status == 303 ||
-		    f->status == 307 || f->status == 308) {
-			if (redirects == ANVIL_MAX_REDIRECTS) {
-				va__fail(res, ANVIL_PROB_UNAUTHORIZED,
-				    "Fetching %s: too many redirects (more "
-				    "than %d)", url, ANVIL_MAX_REDIRECTS);
-				return;
-			}
-			if (!f->has_location) {
-				va__fail(res, ANVIL_PROB_UNAUTHORIZED,
-				    "Fetching %s: HTTP %ld redirect %s", url,
-				    f->status, f->location_toolong ?
-				    "to a URL too long to follow" :
-				    "without a Location");
-				return;
-			}
-			if (next_hop(cfg, &hop, f->location, &next, res) != 0)
-				return;
-			hop = next;
-			continue;
-		}
-		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "Invalid response "
-		    "from %s: HTTP %ld", url, f->status);
+	read_response(r, cc);
+	/* IPv6 first; the next address only when this one cannot connect. */
+	if (cc == CURLE_COULDNT_CONNECT && r->ai + 1 < r->addrs.n) {
+		r->ai++;
+		request(r);
 		return;
 	}
+	if (cc != CURLE_OK) {
+		fetch_failed(&r->hop, f, cc, res);
+		goto end;
+	}
+	if (f->status == 200) {
+		judge(&r->c->job, &r->hop, f, res);
+		goto end;
+	}
+	(void)va__quote(url, sizeof(url), r->hop.logical,
+	    strlen(r->hop.logical));
+	if (f->status != 301 && f->status != 302 && f->status != 303 &&
+	    f->status != 307 && f->status != 308) {
+		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "Invalid response "
+		    "from %s: HTTP %ld", url, f->status);
+		goto end;
+	}
+	if (r->redirects == ANVIL_MAX_REDIRECTS) {
+		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "Fetching %s: too many "
+		    "redirects (more than %d)", url, ANVIL_MAX_REDIRECTS);
+		goto end;
+	}
+	if (!f->has_location) {
+		va__fail(res, ANVIL_PROB_UNAUTHORIZED, "Fetching %s: HTTP %ld "
+		    "redirect %s", url, f->status, f->location_toolong ?
+		    "to a URL too long to follow" : "without a Location");
+		goto end;
+	}
+	if (next_hop(cfg, &r->hop, f->location, &next, res) != 0)
+		goto end;
+	/* Terminates: redirects are counted, and each hop is resolved
+	 * again. */
+	r->hop = next;
+	r->redirects++;
+	resolve(r);
+	return;
+end:
+	req_end(r);
+}
+
+void
+va__http01(struct va_check *c)
+{
+	struct va_http01 *cl = c->loop->http;
+	struct req	*r;
+
+	r = cl->idle;
+	if (r != NULL) {
+		cl->idle = r->next;
+		cl->nidle--;
+	} else if ((r = req_new(cl)) == NULL) {
+		va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Validation of "
+		    "%s could not start: out of memory", c->job.name);
+		va__check_end(c);
+		return;
+	}
+	r->next = NULL;
+	r->c = c;
+	r->redirects = 0;
+	if (first_hop(c->loop->cfg, &c->job, &r->hop, &c->res) != 0) {
+		req_end(r);
+		return;
+	}
+	resolve(r);
 }
 
 void

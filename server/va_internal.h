@@ -1,11 +1,13 @@
 /*
  * va_internal.h - what the files of the validation authority share: the
- * per-thread resolver (va_resolve.c), the result helpers (va.c) and the
- * three checks (va_http01.c, va_dns01.c, va_tlsalpn01.c).
+ * loop of checks and the result helpers (va.c), the resolver of each loop
+ * (va_resolve.c) and the three checks (va_http01.c, va_dns01.c,
+ * va_tlsalpn01.c).
  *
- * Every check runs against a deadline on the monotonic clock, taken once
- * when the check starts, so that DNS, connect, TLS and HTTP together stay
- * within cfg->timeout_ms.
+ * A check never blocks: it is a chain of callbacks on its loop's
+ * event_base.  It runs against a deadline on the monotonic clock, taken
+ * once when the check starts, so that DNS, connect, TLS and HTTP together
+ * stay within cfg->timeout_ms.
  */
 #ifndef ANVIL_SERVER_VA_INTERNAL_H
 #define ANVIL_SERVER_VA_INTERNAL_H
@@ -18,62 +20,99 @@
 #include "anvil/problem.h"
 #include "va.h"
 
+#include <event2/event.h>
+
 struct va_resolver;
+struct va_http01;
+struct va_tlsalpn01;
 
 #define VA_DEFAULT_HTTP01_PORT		80
 #define VA_DEFAULT_TLSALPN01_PORT	443
-#define VA_DEFAULT_THREADS		4
+#define VA_DEFAULT_THREADS		2
 #define VA_MAX_THREADS			64
 #define VA_DEFAULT_TIMEOUT_MS		10000
 #define VA_MAX_TIMEOUT_MS		300000
 /* Jobs queued, running or waiting for delivery, at most. */
 #define VA_QUEUE_MAX			4096
+/* Checks one event loop runs at once, at most: each holds a socket or
+ * three (two DNS queries, then a connection). */
+#define VA_LOOP_MAX_CHECKS		256
 #define VA_USER_AGENT			"anvil-ca validator"
 
-struct va_http01;
+struct va_check;
 
 /*
- * What a worker thread keeps from one check to the next: its resolver and
- * its HTTP client, both created once (va__ctx_init()) and used by this
- * thread only.  Nothing in it carries a result or a connection from one
- * check to the next (see va_http01.c).  A synchronous check makes one and
- * frees it after.
+ * What the checks of one event loop share: the loop's event_base, its
+ * resolver, its HTTP client and its TLS client, all made once
+ * (va__loop_init()) and used on that loop's thread only.  A worker thread
+ * has one; a synchronous check makes one on a base of its own.
  */
-struct va_ctx {
-	struct va_resolver *dns;	/* owned: va__resolver_free() */
-	struct va_http01 *http;		/* owned: va__http01_free() */
+struct va_loop {
+	struct event_base *base;	/* not owned */
+	const struct va_config *cfg;	/* defaults applied; not owned */
+	struct va_resolver *dns;	/* owned; its events on base */
+	struct va_http01 *http;		/* owned; its events on base */
+	struct va_tlsalpn01 *tls;	/* owned */
+	/* Called once per check when it ends, with c->res filled. */
+	void		(*end)(struct va_check *c, void *arg);
+	void		*arg;
 };
 
-/* A check: fills res (ok, problem, detail) for job. */
-typedef void (*va_check_fn)(const struct va_config *cfg, struct va_ctx *vc,
-    const struct va_job *job, struct va_result *res);
+/*
+ * One check in flight.  The loop's owner (va.c) makes it, sets loop, job,
+ * res.chall_id and deadline, and starts it with the check of its type.
+ * The check keeps whatever state it needs, ends by the deadline whatever
+ * the peer does, and then calls va__check_end() exactly once, which hands
+ * c back (c must not be touched after).  It may do so before its start
+ * function returns.
+ */
+struct va_check {
+	struct va_loop	*loop;
+	struct va_job	 job;
+	struct va_result res;
+	int64_t		 deadline;	/* monotonic ms */
+	struct va_check	*next;		/* for the loop's owner */
+};
 
-void va__http01(const struct va_config *cfg, struct va_ctx *vc,
-    const struct va_job *job, struct va_result *res);
-void va__dns01(const struct va_config *cfg, struct va_ctx *vc,
-    const struct va_job *job, struct va_result *res);
-void va__tlsalpn01(const struct va_config *cfg, struct va_ctx *vc,
-    const struct va_job *job, struct va_result *res);
+/* Starts a check of each type (see struct va_check). */
+typedef void (*va_check_fn)(struct va_check *c);
+
+void va__http01(struct va_check *c);
+void va__dns01(struct va_check *c);
+void va__tlsalpn01(struct va_check *c);
+
+/* Ends c: calls c->loop->end(). */
+void va__check_end(struct va_check *c);
 
 /*
- * Fills ctx with a new resolver (see va__resolver_new()) and a new HTTP
- * client.  libcurl must be initialised.  Returns 0, or ANVIL_EINVAL /
- * ANVIL_ENOMEM with ctx left empty.  Undo with va__ctx_done().
+ * Fills loop with a new resolver, HTTP client and TLS client on base,
+ * for cfg (defaults applied; both must outlive loop).  libcurl must be
+ * initialised.  end and arg are left to the caller.  Returns 0, or
+ * ANVIL_EINVAL / ANVIL_ENOMEM with loop left empty.  Undo with
+ * va__loop_done(), once no check of the loop is in flight.
  */
-int va__ctx_init(struct va_ctx *ctx, const char *resolver);
+int va__loop_init(struct va_loop *loop, struct event_base *base,
+    const struct va_config *cfg);
 
-/* Frees what ctx holds and empties it; accepts an empty ctx. */
-void va__ctx_done(struct va_ctx *ctx);
+/* Frees what loop holds and empties it; accepts an empty loop. */
+void va__loop_done(struct va_loop *loop);
 
 /*
- * The http-01 client of one thread: a curl handle kept for every request
- * of every check, and the buffers of the response.  Returns 0 and *ret,
- * or ANVIL_ENOMEM.
+ * The http-01 client of one loop: a curl multi handle whose sockets and
+ * timer are events on the loop's base, and easy handles kept for reuse.
+ * Returns 0 and *ret, or ANVIL_ENOMEM.
  */
-int va__http01_new(struct va_http01 **ret);
+int va__http01_new(struct event_base *base, struct va_http01 **ret);
 
-/* Frees h (and closes whatever curl still holds); accepts NULL. */
+/* Frees h (no transfer may be running); accepts NULL. */
 void va__http01_free(struct va_http01 *h);
+
+/* The tls-alpn-01 client of one loop (its SSL_CTX).  Returns 0 and
+ * *ret, or ANVIL_ENOMEM. */
+int va__tlsalpn01_new(struct va_tlsalpn01 **ret);
+
+/* Frees t; accepts NULL. */
+void va__tlsalpn01_free(struct va_tlsalpn01 *t);
 
 /*
  * Copies in into out with the defaults applied to zero fields (ports,
@@ -83,13 +122,17 @@ void va__http01_free(struct va_http01 *h);
 int va__config(const struct va_config *in, struct va_config *out);
 
 /*
- * Runs one check synchronously with a context of its own, for the public
- * va_check_* functions: validates the job, creates the context (resolver
- * and HTTP client), runs fn, frees the context.  Any setup failure
- * becomes a problem in res.
+ * Runs one check synchronously, for the public va_check_* functions:
+ * validates the job, makes a loop on an event_base of its own, starts fn
+ * and runs the base until the check ends, then frees it all.  Any setup
+ * failure becomes a problem in res.
  */
 void va__check_sync(const struct va_config *cfg, const struct va_job *job,
     struct va_result *res, va_check_fn fn);
+
+/* Checks the job's fields (see va.c).  Returns 0, or ANVIL_EINVAL with a
+ * malformed problem in res. */
+int va__job_check(const struct va_job *job, struct va_result *res);
 
 /* Milliseconds on the monotonic clock. */
 int64_t va__now_ms(void);
@@ -121,15 +164,17 @@ const char *va__quote(char *out, size_t outsz, const void *p, size_t n);
 int va__resolver_spec(const char *s, char *out, size_t outsz);
 
 /*
- * Creates the resolver of one thread (see va_resolve.c): forwarding
- * everything to resolver when not NULL, else to the servers of
- * /etc/resolv.conf with /etc/hosts consulted first.  Returns 0 and *ret
- * (free with va__resolver_free()), ANVIL_EINVAL for a bad resolver,
- * ANVIL_ENOMEM.  It must then be used by one thread at a time.
+ * Creates the resolver of one loop (see va_resolve.c), its events on
+ * base: forwarding everything to resolver when not NULL, else to the
+ * servers of /etc/resolv.conf with /etc/hosts consulted first.  Returns 0
+ * and *ret (free with va__resolver_free()), ANVIL_EINVAL for a bad
+ * resolver, ANVIL_ENOMEM.  It must then be used on base's thread only.
  */
-int va__resolver_new(const char *resolver, struct va_resolver **ret);
+int va__resolver_new(struct event_base *base, const char *resolver,
+    struct va_resolver **ret);
 
-/* Frees r, cancelling what it still has in flight; accepts NULL. */
+/* Frees r, cancelling what it still has in flight (their callbacks are
+ * not called); accepts NULL. */
 void va__resolver_free(struct va_resolver *r);
 
 #define VA_MAX_ADDRS 2
@@ -145,12 +190,20 @@ struct va_addrs {
 };
 
 /*
- * Looks up the AAAA and A records of name before deadline.  Returns 0 with
- * at least one address in *out, or a negative code with a dns problem
- * naming name in res.
+ * The end of an address lookup: rc 0 with at least one address in *addrs,
+ * or a negative code with a dns problem naming the name in the res given
+ * to va__lookup_addrs().
+ */
+typedef void (*va_addrs_fn)(void *arg, int rc, const struct va_addrs *addrs);
+
+/*
+ * Starts looking up the AAAA and A records of name (both at once), to end
+ * by deadline.  Returns 0, and cb is then called exactly once, from r's
+ * base and never before this returns; or a negative code (out of memory)
+ * with the problem in res, and cb is never called.
  */
 int va__lookup_addrs(struct va_resolver *r, const char *name,
-    int64_t deadline, struct va_addrs *out, struct va_result *res);
+    int64_t deadline, struct va_result *res, va_addrs_fn cb, void *arg);
 
 /* Where one record's rdata lies in an answer's message. */
 struct va_rdata {
@@ -215,11 +268,18 @@ int va__answer_next(const struct va_answer *a, struct va_rr_iter *it,
     const unsigned char **ret_rd, size_t *ret_len);
 
 /*
- * Looks up one record type before deadline.  Returns 0 with the answer in
- * *ret, which may carry err (the resolver failed), an error rcode or no
- * record; or ANVIL_ETIMEDOUT.  Either way the caller clears *ret.
+ * The end of a lookup of one record type: rc 0 with the answer in *ans,
+ * which may carry err (the resolver failed), an error rcode or no record;
+ * or ANVIL_ETIMEDOUT.  ans is the lookup's and lives until cb returns.
+ */
+typedef void (*va_lookup_fn)(void *arg, int rc, const struct va_answer *ans);
+
+/*
+ * Starts looking up one record type of name, to end by deadline.
+ * Returns 0, and cb is then called exactly once, from r's base and never
+ * before this returns; or ANVIL_ENOMEM, and cb is never called.
  */
 int va__lookup(struct va_resolver *r, const char *name, int type,
-    int64_t deadline, struct va_answer *ret);
+    int64_t deadline, va_lookup_fn cb, void *arg);
 
 #endif

@@ -1,16 +1,17 @@
 /*
  * va_resolve.c - DNS lookups for the validation authority, on libunbound.
  *
- * Each worker thread owns one resolver (struct va_resolver), created once,
- * so that nothing is shared between threads and each keeps its own
- * (short-lived) cache.  The resolver runs in the worker's own thread, on
- * an event_base of its own (libunbound's event API, ub_ctx_create_event()):
- * a lookup sends its queries and runs that base until every answer is in
- * or the check's deadline passes, when what is left is cancelled (unbound's
- * own retries can take far longer than a validation may).  There is no
- * background thread, so no pipe between it and the worker and no wake-up
- * of another thread per query.  Unbound still opens a socket on a random
- * port for every query, and checks answers as it does in any other mode.
+ * Each loop of checks (a worker thread, see va.c) owns one resolver, made
+ * once, so that nothing is shared between threads and each keeps its own
+ * (short-lived) cache.  The resolver's events are on the loop's base
+ * (libunbound's event API, ub_ctx_create_event()): a lookup sends its
+ * queries and returns, its answers arrive as the loop runs, and its
+ * caller is called back when all are in or at the check's deadline, when
+ * what is left is cancelled (unbound's own retries can take far longer
+ * than a validation may).  There is no background thread, so no pipe
+ * between it and the loop and no wake-up of another thread per query.
+ * Unbound still opens a socket on a random port for every query, and
+ * checks answers as it does in any other mode.
  *
  * The event API hands over the answer as a DNS message, not as a parsed
  * struct ub_result.  It is read when it arrives, with libldns: its header
@@ -45,6 +46,7 @@
 #include <unbound-event.h>
 
 #include "anvil/error.h"
+#include "anvil/limits.h"
 #include "va_internal.h"
 
 #define DNS_MAX		65535	/* longest DNS message */
@@ -56,12 +58,10 @@
  * resolver must look up instead (RFC 6761 §6.2, RFC 8375). */
 static const char *const lookup_zones[] = { "test.", "home.arpa." };
 
-/* The resolver of one thread. */
+/* The resolver of one loop. */
 struct va_resolver {
-	struct event_base *base;	/* owned; unbound's events run on it */
+	struct event_base *base;	/* not owned; unbound's events on it */
 	struct ub_ctx	*ub;		/* owned; uses base */
-	struct event	*timer;		/* owned; a lookup's deadline */
-	int		 expired;	/* timer fired during this lookup */
 };
 
 /* One answer record's frame, as read_frame() reads it. */
@@ -73,12 +73,31 @@ struct frame {
 	size_t		 rdlen;		/* and length */
 };
 
-/* One outstanding query. */
+struct lookup;
+
+/* One query of a lookup. */
 struct query {
-	const char	*name;
+	struct lookup	*lk;
 	int		 id;		/* unbound's async id, 0 when none */
 	int		 done;
-	struct va_answer *ans;		/* qtype set; filled when done */
+	struct va_answer ans;		/* qtype set; filled when done */
+};
+
+/*
+ * A lookup in flight: one query (va__lookup()) or two (va__lookup_addrs()),
+ * and one timer, set to the deadline, which also hands the answers over
+ * on a pass of the loop of its own (see query_done()).
+ */
+struct lookup {
+	struct va_resolver *r;
+	char		 name[ANVIL_MAX_NAME_LEN + 32];
+	struct query	 q[2];
+	size_t		 nq;
+	struct event	*timer;		/* owned */
+	va_lookup_fn	 one;		/* va__lookup()'s callback */
+	va_addrs_fn	 addrs;		/* or va__lookup_addrs()'s */
+	struct va_result *res;		/* va__lookup_addrs()'s */
+	void		*arg;
 };
 
 int
@@ -158,54 +177,15 @@ va__resolver_free(struct va_resolver *r)
 {
 	if (r == NULL)
 		return;
-	/* Unbound's events are on base: delete them before it. */
+	/* Unbound's events are on the loop's base, which outlives r. */
 	if (r->ub != NULL)
 		ub_ctx_delete(r->ub);
-	if (r->timer != NULL)
-		event_free(r->timer);
-	if (r->base != NULL)
-		event_base_free(r->base);
 	free(r);
 }
 
-/* The deadline of a lookup passed. */
-static void
-on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	struct va_resolver	*r = arg;
-
-	(void)fd;
-	(void)what;
-	r->expired = 1;
-}
-
-/*
- * Makes the resolver's event_base, on poll() rather than epoll when
- * libevent has it.  A lookup watches two sockets of its own, each made
- * for one query and closed on its answer: with epoll each costs an
- * epoll_ctl() to add it and one to remove it, four system calls per
- * lookup beside the wait, while poll() is handed the few descriptors with
- * each wait and needs none.  Returns the base or NULL.
- */
-static struct event_base *
-base_new(void)
-{
-	struct event_config	*cfg;
-	struct event_base	*base = NULL;
-
-	cfg = event_config_new();
-	if (cfg != NULL && event_config_avoid_method(cfg, "epoll") == 0)
-		base = event_base_new_with_config(cfg);
-	if (cfg != NULL)
-		event_config_free(cfg);
-	/* Without poll() (nor select()), whatever libevent has. */
-	if (base == NULL)
-		base = event_base_new();
-	return base;
-}
-
 int
-va__resolver_new(const char *resolver, struct va_resolver **ret)
+va__resolver_new(struct event_base *base, const char *resolver,
+    struct va_resolver **ret)
 {
 	struct va_resolver *r = NULL;
 	struct ub_ctx	*ub;
@@ -213,6 +193,8 @@ va__resolver_new(const char *resolver, struct va_resolver **ret)
 	size_t		 i;
 	int		 rc = ANVIL_EINVAL;
 
+	if (base == NULL)
+		goto out;
 	if (resolver != NULL) {
 		rc = va__resolver_spec(resolver, spec, sizeof(spec));
 		if (rc != 0)
@@ -222,13 +204,8 @@ va__resolver_new(const char *resolver, struct va_resolver **ret)
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		goto out;
-	r->base = base_new();
-	if (r->base == NULL)
-		goto out;
-	r->timer = evtimer_new(r->base, on_deadline, r);
-	if (r->timer == NULL)
-		goto out;
-	ub = r->ub = ub_ctx_create_event(r->base);
+	r->base = base;
+	ub = r->ub = ub_ctx_create_event(base);
 	if (ub == NULL)
 		goto out;
 	rc = ANVIL_EINVAL;
@@ -461,118 +438,154 @@ va__answer_next(const struct va_answer *a, struct va_rr_iter *it,
 	return 1;
 }
 
-/* Called by unbound, on the worker's thread, when a query completes. */
-static void
-query_done(void *arg, int rcode, void *pkt, int len, int sec,
-    char *why_bogus, int ratelimited)
-{
-	struct query	*q = arg;
-	struct va_answer *a = q->ans;
-	int		 rc;
-
-	(void)why_bogus;
-	(void)ratelimited;
-	q->done = 1;
-	a->bogus = sec == SEC_BOGUS;
-	if (rcode != 0) {
-		/* No message worth reading (unbound: "do not inspect"). */
-		a->rcode = rcode;
-		return;
-	}
-	if (pkt == NULL || len < 0) {
-		a->err = "resolver failure";
-		return;
-	}
-	rc = va__answer_take(a, pkt, (size_t)len);
-	if (rc == ANVIL_ENOMEM)
-		a->err = "out of memory";
-	else if (rc != 0)
-		a->err = "malformed answer";
-}
-
-/* Returns how many of the n queries have no answer yet. */
+/* Returns how many of lk's queries have no answer yet. */
 static size_t
-pending(const struct query *qs, size_t n)
+pending(const struct lookup *lk)
 {
 	size_t	 i, k = 0;
 
-	for (i = 0; i < n; i++)
-		if (!qs[i].done)
+	for (i = 0; i < lk->nq; i++)
+		if (!lk->q[i].done)
 			k++;
 	return k;
 }
 
 /*
- * Runs n queries at once until all are answered or deadline passes.
- * Returns 0 (each query done, its answer filled; a query unbound would
- * not take has err set), ANVIL_ETIMEDOUT (the unanswered ones are
- * cancelled and left !done) or ANVIL_EIO when the event loop fails.
+ * Called by unbound, on the loop's thread, when a query completes.  The
+ * answers are handed over from lk's timer, made active here, on a later
+ * pass of the loop: never from inside unbound (the caller may start other
+ * lookups then) nor before va__lookup*() returns (local data is answered
+ * from inside ub_resolve_event()).
+ */
+static void
+query_done(void *arg, int rcode, void *pkt, int len, int sec,
+    char *why_bogus, int ratelimited)
+{
+	struct query	*q = arg;
+	struct va_answer *a = &q->ans;
+	int		 rc;
+
+	(void)why_bogus;
+	(void)ratelimited;
+	q->done = 1;
+	q->id = 0;
+	a->bogus = sec == SEC_BOGUS;
+	if (rcode != 0)
+		/* No message worth reading (unbound: "do not inspect"). */
+		a->rcode = rcode;
+	else if (pkt == NULL || len < 0)
+		a->err = "resolver failure";
+	else {
+		rc = va__answer_take(a, pkt, (size_t)len);
+		if (rc == ANVIL_ENOMEM)
+			a->err = "out of memory";
+		else if (rc != 0)
+			a->err = "malformed answer";
+	}
+	if (pending(q->lk) == 0)
+		event_active(q->lk->timer, EV_TIMEOUT, 0);
+}
+
+static void lookup_end(struct lookup *, int);
+
+/* lk's timer: every answer is in (query_done()), or the deadline. */
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup	*lk = arg;
+
+	(void)fd;
+	(void)what;
+	lookup_end(lk, pending(lk) == 0 ? 0 : ANVIL_ETIMEDOUT);
+}
+
+/* Frees lk, cancelling its unanswered queries (unbound then never calls
+ * their callbacks). */
+static void
+lookup_free(struct lookup *lk)
+{
+	size_t	 i;
+
+	for (i = 0; i < lk->nq; i++) {
+		if (!lk->q[i].done && lk->q[i].id != 0)
+			(void)ub_cancel(lk->r->ub, lk->q[i].id);
+		va__answer_clear(&lk->q[i].ans);
+	}
+	if (lk->timer != NULL)
+		event_free(lk->timer);
+	free(lk);
+}
+
+/*
+ * Makes a lookup of name with n queries of the given types and sends
+ * them.  Returns 0 and *ret (its callback is the caller's to set), or
+ * ANVIL_ENOMEM / ANVIL_EINVAL.
  */
 static int
-run_queries(struct va_resolver *r, struct query *qs, size_t n,
-    int64_t deadline)
+lookup_start(struct va_resolver *r, const char *name, const int *types,
+    size_t n, int64_t deadline, struct lookup **ret)
 {
+	struct lookup	*lk;
 	struct timeval	 tv;
 	size_t		 i;
-	int		 rc = 0, left, u;
+	int		 left, u;
 
-	for (i = 0; i < n; i++) {
-		va__answer_clear(qs[i].ans);
-		qs[i].done = 0;
-		qs[i].id = 0;
-		/* Answers from local data come before this returns. */
-		u = ub_resolve_event(r->ub, qs[i].name, qs[i].ans->qtype,
-		    LDNS_RR_CLASS_IN, &qs[i], query_done, &qs[i].id);
-		if (u != 0 && !qs[i].done) {
-			qs[i].done = 1;
-			qs[i].ans->err = ub_strerror(u);
-		}
+	if (strlen(name) >= sizeof(lk->name))
+		return ANVIL_EINVAL;
+	lk = calloc(1, sizeof(*lk));
+	if (lk == NULL)
+		return ANVIL_ENOMEM;
+	lk->r = r;
+	(void)strcpy(lk->name, name);
+	lk->nq = n;
+	lk->timer = evtimer_new(r->base, on_timer, lk);
+	if (lk->timer == NULL) {
+		free(lk);
+		return ANVIL_ENOMEM;
 	}
-	if (pending(qs, n) == 0)
-		return 0;
 	left = va__left_ms(deadline);
-	if (left == 0)
-		rc = ANVIL_ETIMEDOUT;
-	r->expired = 0;
 	tv.tv_sec = left / 1000;
 	tv.tv_usec = (left % 1000) * 1000;
-	if (rc == 0 && evtimer_add(r->timer, &tv) != 0)
-		rc = ANVIL_EIO;
-	/*
-	 * Terminates: each pass runs the callbacks of at least one event,
-	 * and the timer is one, firing at the deadline.
-	 */
-	while (rc == 0 && pending(qs, n) > 0) {
-		if (r->expired)
-			rc = ANVIL_ETIMEDOUT;
-		else if (event_base_loop(r->base, EVLOOP_ONCE) != 0)
-			rc = ANVIL_EIO;
+	if (evtimer_add(lk->timer, &tv) != 0) {
+		lookup_free(lk);
+		return ANVIL_ENOMEM;
 	}
-	(void)evtimer_del(r->timer);
-	/* A cancelled query's callback is never called: q may go. */
-	for (i = 0; i < n; i++)
-		if (!qs[i].done && qs[i].id != 0)
-			(void)ub_cancel(r->ub, qs[i].id);
-	return rc;
+	for (i = 0; i < n; i++) {
+		lk->q[i].lk = lk;
+		lk->q[i].ans.qtype = types[i];
+	}
+	/*
+	 * No answer is handed over before every query was sent: the timer
+	 * only runs from the loop.  Answers from local data come before
+	 * ub_resolve_event() returns.
+	 */
+	for (i = 0; i < n && left > 0; i++) {
+		u = ub_resolve_event(r->ub, lk->name, types[i],
+		    LDNS_RR_CLASS_IN, &lk->q[i], query_done, &lk->q[i].id);
+		if (u != 0 && !lk->q[i].done) {
+			lk->q[i].done = 1;
+			lk->q[i].ans.err = ub_strerror(u);
+			if (pending(lk) == 0)
+				event_active(lk->timer, EV_TIMEOUT, 0);
+		}
+	}
+	*ret = lk;
+	return 0;
 }
 
 int
 va__lookup(struct va_resolver *r, const char *name, int type,
-    int64_t deadline, struct va_answer *ret)
+    int64_t deadline, va_lookup_fn cb, void *arg)
 {
-	struct query	 q;
+	struct lookup	*lk;
 	int		 rc;
 
-	memset(ret, 0, sizeof(*ret));
-	ret->qtype = type;
-	q.name = name;
-	q.ans = ret;
-	rc = run_queries(r, &q, 1, deadline);
-	if (rc == ANVIL_EIO) {
-		ret->err = "resolver failure";
-		rc = 0;
-	}
-	return rc;
+	rc = lookup_start(r, name, &type, 1, deadline, &lk);
+	if (rc != 0)
+		return rc == ANVIL_EINVAL ? ANVIL_ENOMEM : rc;
+	lk->one = cb;
+	lk->arg = arg;
+	return 0;
 }
 
 /* Copies the first usable address of a into out.  Returns 1 if one was
@@ -609,7 +622,7 @@ take_addr(const struct va_answer *a, struct va_addrs *out)
 static int
 explain(const struct query *q, char *buf, size_t len)
 {
-	const struct va_answer *a = q->ans;
+	const struct va_answer *a = &q->ans;
 	const char	*tname = a->qtype == LDNS_RR_TYPE_AAAA ? "AAAA" : "A";
 
 	if (!q->done) {
@@ -640,52 +653,72 @@ explain(const struct query *q, char *buf, size_t len)
 	return 0;
 }
 
-int
-va__lookup_addrs(struct va_resolver *r, const char *name, int64_t deadline,
-    struct va_addrs *out, struct va_result *res)
+/*
+ * The addresses of an address lookup's answers (q[0] AAAA, q[1] A),
+ * IPv6 first as Let's Encrypt does.  Returns 0 with at least one in out,
+ * or ANVIL_ENOENT with the dns problem in res.
+ */
+static int
+addrs_of(const struct lookup *lk, struct va_addrs *out, struct va_result *res)
 {
-	struct va_answer ans[2];
-	struct query	 qs[2];
+	const char	*name = lk->name;
 	char		 why[2][96];
-	int		 rc, hard0, hard1;
+	int		 hard0, hard1;
 
 	memset(out, 0, sizeof(*out));
-	memset(ans, 0, sizeof(ans));
-	ans[0].qtype = LDNS_RR_TYPE_AAAA;
-	ans[1].qtype = LDNS_RR_TYPE_A;
-	qs[0].name = qs[1].name = name;
-	qs[0].ans = &ans[0];
-	qs[1].ans = &ans[1];
-	rc = run_queries(r, qs, 2, deadline);
-	if (rc == ANVIL_EIO) {
-		va__fail(res, ANVIL_PROB_DNS, "DNS problem: resolver failure "
-		    "looking up %s", name);
-		goto out;
-	}
-	/* IPv6 first (qs[0]), then IPv4: Let's Encrypt's order. */
-	(void)take_addr(&ans[0], out);
-	(void)take_addr(&ans[1], out);
-	if (out->n > 0) {
-		rc = 0;
-		goto out;
-	}
-	hard0 = explain(&qs[0], why[0], sizeof(why[0]));
-	hard1 = explain(&qs[1], why[1], sizeof(why[1]));
+	(void)take_addr(&lk->q[0].ans, out);
+	(void)take_addr(&lk->q[1].ans, out);
+	if (out->n > 0)
+		return 0;
+	hard0 = explain(&lk->q[0], why[0], sizeof(why[0]));
+	hard1 = explain(&lk->q[1], why[1], sizeof(why[1]));
 	if (hard1)
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s for %s", why[1],
 		    name);
 	else if (hard0)
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s for %s", why[0],
 		    name);
-	else if (ans[1].rcode == LDNS_RCODE_NXDOMAIN)
+	else if (lk->q[1].ans.rcode == LDNS_RCODE_NXDOMAIN)
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: %s for %s", why[1],
 		    name);
 	else
 		va__fail(res, ANVIL_PROB_DNS, "DNS problem: no valid IP "
 		    "addresses found for %s", name);
-	rc = ANVIL_ENOENT;
-out:
-	va__answer_clear(&ans[0]);
-	va__answer_clear(&ans[1]);
-	return rc;
+	return ANVIL_ENOENT;
+}
+
+/* Hands lk's answers over to its callback (rc 0, or ANVIL_ETIMEDOUT with
+ * the unanswered queries left !done), then frees lk. */
+static void
+lookup_end(struct lookup *lk, int rc)
+{
+	struct va_addrs	 addrs;
+
+	if (lk->one != NULL)
+		lk->one(lk->arg, rc, &lk->q[0].ans);
+	else {
+		rc = addrs_of(lk, &addrs, lk->res);
+		lk->addrs(lk->arg, rc, &addrs);
+	}
+	lookup_free(lk);
+}
+
+int
+va__lookup_addrs(struct va_resolver *r, const char *name, int64_t deadline,
+    struct va_result *res, va_addrs_fn cb, void *arg)
+{
+	static const int types[2] = { LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_A };
+	struct lookup	*lk;
+	int		 rc;
+
+	rc = lookup_start(r, name, types, 2, deadline, &lk);
+	if (rc != 0) {
+		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "DNS problem: "
+		    "cannot look up %s: %s", name, anvil_strerror(rc));
+		return rc;
+	}
+	lk->addrs = cb;
+	lk->res = res;
+	lk->arg = arg;
+	return 0;
 }

@@ -8,9 +8,13 @@
  * acmeIdentifier extension holding SHA-256 of the key authorization.  The
  * certificate is self-signed by design, so it is not verified.
  *
- * The socket is non-blocking and every wait is a poll() bounded by the
- * check's deadline.  The IPv6 address is tried first; the IPv4 one when
- * the first cannot be connected to.
+ * A check is a chain of callbacks on its loop's event_base: the address
+ * lookup, a non-blocking connect, then SSL_connect() steps, each wait an
+ * event whose timeout is the time left to the check's deadline, so that
+ * the check ends by it whatever the peer does.  The IPv6 address is tried
+ * first; the IPv4 one when the first cannot be connected to.  The SSL_CTX
+ * is made once per loop; its session cache is off, so that every check is
+ * a full handshake with the server as it is now.
  */
 #include <sys/socket.h>
 
@@ -18,12 +22,13 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include <openssl/err.h>
 #include <openssl/sha.h>
@@ -39,45 +44,129 @@ static const unsigned char alpn_wire[] = "\x0a" "acme-tls/1";
 #define ALPN_NAME	"acme-tls/1"
 #define ALPN_NAME_LEN	10
 
-/* Waits until fd is ready for events or deadline.  Returns 0,
- * ANVIL_ETIMEDOUT or ANVIL_EIO. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd	 pfd;
-	int		 r, left;
+/* Room for "NAME (ADDR) port N", naming the peer in a detail. */
+#define WHERE_LEN	(sizeof(((struct va_job *)NULL)->name) + \
+			    INET6_ADDRSTRLEN + 16)
 
-	/* Terminates: each pass waits at most until the deadline. */
-	for (;;) {
-		left = va__left_ms(deadline);
-		if (left == 0)
-			return ANVIL_ETIMEDOUT;
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, left);
-		if (r > 0)
-			return 0;
-		if (r == 0)
-			return ANVIL_ETIMEDOUT;
-		if (errno != EINTR)
-			return ANVIL_EIO;
+/* The tls-alpn-01 client of one loop. */
+struct va_tlsalpn01 {
+	SSL_CTX		*ctx;		/* owned */
+};
+
+/* Where a check is. */
+enum tls_step {
+	STEP_CONNECT,			/* waiting for connect() */
+	STEP_HANDSHAKE,			/* waiting for SSL_connect() */
+	STEP__MAX
+};
+
+/* One check in flight: malloc'd by va__tlsalpn01(), freed by finish(). */
+struct tls_check {
+	struct va_check	*c;		/* not owned: handed back at the end */
+	struct va_addrs	 addrs;		/* from the lookup */
+	size_t		 i;		/* the address tried, in addrs */
+	enum tls_step	 step;
+	int		 fd;		/* owned, -1 when none */
+	SSL		*ssl;		/* owned, NULL when none */
+	struct event	*ev;		/* owned, NULL until the first wait */
+	char		 where[WHERE_LEN];	/* the peer, for details */
+};
+
+static void	try_addrs(struct tls_check *);
+static void	handshake(struct tls_check *);
+static void	on_event(evutil_socket_t, short, void *);
+
+/*
+ * Ends the check: frees what st holds and st itself, then hands the
+ * check back with its result, which must be filled.
+ */
+static void
+finish(struct tls_check *st)
+{
+	struct va_check	*c = st->c;
+
+	SSL_free(st->ssl);
+	if (st->fd >= 0)
+		(void)close(st->fd);
+	if (st->ev != NULL)
+		event_free(st->ev);
+	free(st);
+	va__check_end(c);
+}
+
+/* Ends the check with the timeout of its step. */
+static void
+timed_out(struct tls_check *st)
+{
+	if (st->step == STEP_CONNECT)
+		va__fail(&st->c->res, ANVIL_PROB_CONNECTION, "Timeout "
+		    "connecting to %s", st->where);
+	else
+		va__fail(&st->c->res, ANVIL_PROB_CONNECTION, "Timeout during "
+		    "the TLS handshake with %s", st->where);
+	finish(st);
+}
+
+/*
+ * Waits for st->fd to be ready for what (EV_READ or EV_WRITE), at most
+ * until the deadline; on_event() goes on.  Returns 0, ANVIL_ETIMEDOUT
+ * when the deadline has passed, or ANVIL_ENOMEM.
+ */
+static int
+wait_fd(struct tls_check *st, short what)
+{
+	struct timeval	 tv;
+	int		 left;
+
+	left = va__left_ms(st->c->deadline);
+	if (left == 0)
+		return ANVIL_ETIMEDOUT;
+	if (st->ev == NULL) {
+		st->ev = event_new(st->c->loop->base, st->fd, what, on_event,
+		    st);
+		if (st->ev == NULL)
+			return ANVIL_ENOMEM;
+	} else if (event_assign(st->ev, st->c->loop->base, st->fd, what,
+	    on_event, st) != 0)
+		return ANVIL_ENOMEM;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	if (event_add(st->ev, &tv) != 0)
+		return ANVIL_ENOMEM;
+	return 0;
+}
+
+/* Waits as wait_fd() does, or ends the check when it cannot. */
+static void
+wait_or_end(struct tls_check *st, short what)
+{
+	int	 rc;
+
+	rc = wait_fd(st, what);
+	if (rc == ANVIL_ETIMEDOUT) {
+		timed_out(st);
+		return;
+	}
+	if (rc != 0) {
+		va__fail(&st->c->res, ANVIL_PROB_SERVER_INTERNAL, "Cannot "
+		    "wait for %s", st->where);
+		finish(st);
 	}
 }
 
 /*
- * Connects to addr:port before deadline.  Returns 0 and *ret_fd (a
- * non-blocking socket), ANVIL_ETIMEDOUT, or ANVIL_EIO with the system's
- * reason in *ret_errno.
+ * Starts connecting to addr:port.  Returns 0 with st->fd connected, 1
+ * with st->fd connecting (EINPROGRESS), or ANVIL_EIO with st->fd closed
+ * and the system's reason in *ret_errno.
  */
 static int
-dial(int family, const char *addr, int port, int64_t deadline, int *ret_fd,
+dial(struct tls_check *st, int family, const char *addr, int port,
     int *ret_errno)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
-	socklen_t		 sslen, elen;
+	socklen_t		 sslen;
 	int			 fd = -1, err = 0, rc = ANVIL_EIO;
 
 	memset(&ss, 0, sizeof(ss));
@@ -99,24 +188,17 @@ dial(int family, const char *addr, int port, int64_t deadline, int *ret_fd,
 		err = errno;
 		goto out;
 	}
+	rc = 0;
 	if (connect(fd, (struct sockaddr *)&ss, sslen) != 0) {
 		if (errno != EINPROGRESS) {
 			err = errno;
+			rc = ANVIL_EIO;
 			goto out;
 		}
-		rc = wait_fd(fd, POLLOUT, deadline);
-		if (rc != 0)
-			goto out;
-		rc = ANVIL_EIO;
-		elen = sizeof(err);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
-			err = errno;
-		if (err != 0)
-			goto out;
+		rc = 1;
 	}
-	*ret_fd = fd;
+	st->fd = fd;
 	fd = -1;
-	rc = 0;
 out:
 	if (fd >= 0)
 		(void)close(fd);
@@ -125,44 +207,69 @@ out:
 }
 
 /*
- * Runs the TLS handshake on fd before deadline.  Returns 0,
- * ANVIL_ETIMEDOUT, or ANVIL_EIO with OpenSSL's reason in why.
+ * Tries the addresses from st->i on, IPv6 first, the next one only when
+ * this one cannot connect; then waits for the connection or goes on with
+ * the handshake, or ends the check.
  */
-static int
-handshake(SSL *ssl, int64_t deadline, char *why, size_t whylen)
+static void
+try_addrs(struct tls_check *st)
 {
-	unsigned long	 e;
-	int		 r, err, rc;
+	const struct va_addrs	*a = &st->addrs;
+	int			 port = st->c->loop->cfg->tlsalpn01_port;
+	int			 rc = ANVIL_EIO, err = 0;
 
-	/* Terminates: each pass either completes, fails, or waits with a
-	 * bound of the deadline. */
-	for (;;) {
-		ERR_clear_error();
-		r = SSL_connect(ssl);
-		if (r == 1)
-			return 0;
-		err = SSL_get_error(ssl, r);
-		if (err == SSL_ERROR_WANT_READ)
-			rc = wait_fd(SSL_get_fd(ssl), POLLIN, deadline);
-		else if (err == SSL_ERROR_WANT_WRITE)
-			rc = wait_fd(SSL_get_fd(ssl), POLLOUT, deadline);
-		else {
-			e = ERR_peek_last_error();
-			if (e != 0)
-				ERR_error_string_n(e, why, whylen);
-			else if (err == SSL_ERROR_SYSCALL || err ==
-			    SSL_ERROR_ZERO_RETURN)
-				(void)snprintf(why, whylen, "connection "
-				    "closed during the handshake");
-			else
-				(void)snprintf(why, whylen, "handshake "
-				    "failed");
-			ERR_clear_error();
-			return ANVIL_EIO;
-		}
-		if (rc != 0)
-			return rc;
+	/* Terminates: i grows to a->n, at most VA_MAX_ADDRS. */
+	for (; st->i < a->n; st->i++) {
+		(void)snprintf(st->where, sizeof(st->where), "%s (%s) port %d",
+		    st->c->job.name, a->a[st->i].text, port);
+		rc = dial(st, a->a[st->i].family, a->a[st->i].text, port,
+		    &err);
+		if (rc != ANVIL_EIO)
+			break;
 	}
+	if (rc == 1) {
+		st->step = STEP_CONNECT;
+		wait_or_end(st, EV_WRITE);
+		return;
+	}
+	if (rc == 0) {
+		handshake(st);
+		return;
+	}
+	va__fail(&st->c->res, ANVIL_PROB_CONNECTION, "Cannot connect to %s: "
+	    "%s", st->where, err == ECONNREFUSED ? "connection refused" :
+	    err == ENETUNREACH || err == EHOSTUNREACH ? "unreachable" :
+	    "connection failed");
+	finish(st);
+}
+
+/* The connect() on st->fd has ended: goes on with the handshake, or
+ * with the next address when this one cannot be connected to. */
+static void
+connected(struct tls_check *st)
+{
+	socklen_t	 elen;
+	int		 err = 0;
+
+	elen = sizeof(err);
+	if (getsockopt(st->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
+		err = errno;
+	if (err == 0) {
+		handshake(st);
+		return;
+	}
+	(void)close(st->fd);
+	st->fd = -1;
+	if (st->i + 1 < st->addrs.n) {
+		st->i++;
+		try_addrs(st);
+		return;
+	}
+	va__fail(&st->c->res, ANVIL_PROB_CONNECTION, "Cannot connect to %s: "
+	    "%s", st->where, err == ECONNREFUSED ? "connection refused" :
+	    err == ENETUNREACH || err == EHOSTUNREACH ? "unreachable" :
+	    "connection failed");
+	finish(st);
 }
 
 /*
@@ -250,92 +357,163 @@ judge(SSL *ssl, const struct va_job *job, const char *where,
 	va__pass(res);
 }
 
-/* Creates the client context: TLS 1.2+, no verification, ALPN acme-tls/1
- * only.  Returns NULL on failure. */
-static SSL_CTX *
-client_ctx(void)
+/*
+ * Runs the next steps of the TLS handshake on st->fd (making the SSL
+ * first): waits when OpenSSL wants to read or write, else judges what
+ * the server sent, or ends the check with OpenSSL's reason.
+ */
+static void
+handshake(struct tls_check *st)
 {
-	SSL_CTX	*ctx;
+	struct va_check	*c = st->c;
+	unsigned long	 e;
+	char		 why[160];
+	int		 r, err;
 
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL)
-		return NULL;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_alpn_protos(ctx, alpn_wire, sizeof(alpn_wire) - 1) !=
-	    0) {
-		SSL_CTX_free(ctx);
-		return NULL;
+	st->step = STEP_HANDSHAKE;
+	if (st->ssl == NULL) {
+		st->ssl = SSL_new(c->loop->tls->ctx);
+		if (st->ssl == NULL || SSL_set_fd(st->ssl, st->fd) != 1 ||
+		    SSL_set_tlsext_host_name(st->ssl, c->job.name) != 1) {
+			ERR_clear_error();
+			va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Cannot "
+			    "set up TLS for %s", c->job.name);
+			finish(st);
+			return;
+		}
 	}
-	return ctx;
+	ERR_clear_error();
+	r = SSL_connect(st->ssl);
+	if (r == 1) {
+		judge(st->ssl, &c->job, st->where, &c->res);
+		finish(st);
+		return;
+	}
+	err = SSL_get_error(st->ssl, r);
+	if (err == SSL_ERROR_WANT_READ) {
+		wait_or_end(st, EV_READ);
+		return;
+	}
+	if (err == SSL_ERROR_WANT_WRITE) {
+		wait_or_end(st, EV_WRITE);
+		return;
+	}
+	why[0] = '\0';
+	e = ERR_peek_last_error();
+	if (e != 0)
+		ERR_error_string_n(e, why, sizeof(why));
+	else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
+		(void)snprintf(why, sizeof(why), "connection closed during "
+		    "the handshake");
+	else
+		(void)snprintf(why, sizeof(why), "handshake failed");
+	ERR_clear_error();
+	va__fail(&c->res, ANVIL_PROB_TLS, "TLS handshake with %s failed: %s",
+	    st->where, why);
+	finish(st);
+}
+
+/*
+ * A wait of st has ended: st->fd is ready, or the timeout fired.  The
+ * timer of libevent may fire a little before the deadline by our clock:
+ * the check then waits again for what is left.
+ */
+static void
+on_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_check	*st = arg;
+
+	(void)fd;
+	if ((what & EV_TIMEOUT) != 0) {
+		if (va__left_ms(st->c->deadline) == 0) {
+			timed_out(st);
+			return;
+		}
+		if (st->step == STEP_CONNECT) {
+			wait_or_end(st, EV_WRITE);
+			return;
+		}
+		/* SSL_connect() asks again for what it waits for. */
+		handshake(st);
+		return;
+	}
+	if (st->step == STEP_CONNECT)
+		connected(st);
+	else
+		handshake(st);
+}
+
+/* The lookup has ended: tries the addresses, or ends the check with the
+ * dns problem the lookup left in the result. */
+static void
+on_addrs(void *arg, int rc, const struct va_addrs *addrs)
+{
+	struct tls_check	*st = arg;
+
+	if (rc != 0) {
+		finish(st);
+		return;
+	}
+	st->addrs = *addrs;
+	st->i = 0;
+	try_addrs(st);
 }
 
 void
-va__tlsalpn01(const struct va_config *cfg, struct va_ctx *vc,
-    const struct va_job *job, struct va_result *res)
+va__tlsalpn01(struct va_check *c)
 {
-	struct va_addrs	 addrs;
-	SSL_CTX		*ctx = NULL;
-	SSL		*ssl = NULL;
-	char		 where[INET6_ADDRSTRLEN + sizeof(job->name) + 16];
-	char		 why[160];
-	int64_t		 deadline;
-	size_t		 i;
-	int		 fd = -1, rc = ANVIL_EIO, err = 0;
+	struct tls_check	*st;
 
-	deadline = va__now_ms() + cfg->timeout_ms;
-	if (va__lookup_addrs(vc->dns, job->name, deadline, &addrs, res) != 0)
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Cannot set up "
+		    "TLS for %s", c->job.name);
+		va__check_end(c);
 		return;
-	/* IPv6 first; the next address only when this one cannot connect. */
-	for (i = 0; i < addrs.n; i++) {
-		(void)snprintf(where, sizeof(where), "%s (%s) port %d",
-		    job->name, addrs.a[i].text, cfg->tlsalpn01_port);
-		rc = dial(addrs.a[i].family, addrs.a[i].text,
-		    cfg->tlsalpn01_port, deadline, &fd, &err);
-		if (rc != ANVIL_EIO)
-			break;
 	}
-	if (rc == ANVIL_ETIMEDOUT) {
-		va__fail(res, ANVIL_PROB_CONNECTION, "Timeout connecting to "
-		    "%s", where);
-		goto out;
-	}
-	if (rc != 0) {
-		va__fail(res, ANVIL_PROB_CONNECTION, "Cannot connect to %s: "
-		    "%s", where, err == ECONNREFUSED ? "connection refused" :
-		    err == ENETUNREACH || err == EHOSTUNREACH ?
-		    "unreachable" : "connection failed");
-		goto out;
-	}
+	st->c = c;
+	st->fd = -1;
+	(void)snprintf(st->where, sizeof(st->where), "%s", c->job.name);
+	if (va__lookup_addrs(c->loop->dns, c->job.name, c->deadline, &c->res,
+	    on_addrs, st) != 0)
+		finish(st);
+}
 
-	ctx = client_ctx();
-	if (ctx != NULL)
-		ssl = SSL_new(ctx);
-	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
-	    SSL_set_tlsext_host_name(ssl, job->name) != 1) {
-		ERR_clear_error();
-		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Cannot set up TLS "
-		    "for %s", job->name);
+int
+va__tlsalpn01_new(struct va_tlsalpn01 **ret)
+{
+	struct va_tlsalpn01	*t;
+	int			 rc = ANVIL_ENOMEM;
+
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
 		goto out;
-	}
-	why[0] = '\0';
-	rc = handshake(ssl, deadline, why, sizeof(why));
-	if (rc == ANVIL_ETIMEDOUT) {
-		va__fail(res, ANVIL_PROB_CONNECTION, "Timeout during the TLS "
-		    "handshake with %s", where);
+	t->ctx = SSL_CTX_new(TLS_client_method());
+	if (t->ctx == NULL)
 		goto out;
-	}
-	if (rc != 0) {
-		va__fail(res, ANVIL_PROB_TLS, "TLS handshake with %s failed: "
-		    "%s", where, why);
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
+	(void)SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_alpn_protos(t->ctx, alpn_wire, sizeof(alpn_wire) - 1)
+	    != 0)
 		goto out;
-	}
-	judge(ssl, job, where, res);
+	*ret = t;
+	t = NULL;
+	rc = 0;
 out:
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	if (fd >= 0)
-		(void)close(fd);
+	if (rc != 0)
+		ERR_clear_error();
+	va__tlsalpn01_free(t);
+	return rc;
+}
+
+void
+va__tlsalpn01_free(struct va_tlsalpn01 *t)
+{
+	if (t == NULL)
+		return;
+	SSL_CTX_free(t->ctx);
+	free(t);
 }
 
 void

@@ -1097,16 +1097,41 @@ test_http01_connection(void **state)
 	(void)close(silent);
 }
 
-/* Runs an http-01 check on vc, as a worker thread does. */
+/* Counts the checks of a loop that ended: arg is the counter. */
 static void
-ctx_check(const struct va_config *cfg, struct va_ctx *vc, const char *token,
-    struct va_result *res)
+count_end(struct va_check *c, void *arg)
 {
-	struct va_job	 job;
+	(void)c;
+	(*(int *)arg)++;
+}
 
-	make_job(&job, CHALL_HTTP01, "id", "localhost", token);
-	memset(res, 0, sizeof(*res));
-	va__http01(cfg, vc, &job, res);
+/* Starts an http-01 check of token on loop, with cfg, into c. */
+static void
+loop_start(struct va_loop *loop, const struct va_config *cfg,
+    const char *token, struct va_check *c, int *ended)
+{
+	memset(c, 0, sizeof(*c));
+	make_job(&c->job, CHALL_HTTP01, "id", "localhost", token);
+	loop->cfg = cfg;
+	loop->end = count_end;
+	loop->arg = ended;
+	c->loop = loop;
+	c->deadline = va__now_ms() + cfg->timeout_ms;
+	va__http01(c);
+}
+
+/* Runs an http-01 check on loop until it ends, as a worker does. */
+static void
+ctx_check(const struct va_config *cfg, struct va_loop *loop,
+    const char *token, struct va_result *res)
+{
+	struct va_check	 c;
+	int		 ended = 0;
+
+	loop_start(loop, cfg, token, &c, &ended);
+	while (!ended)
+		assert_int_equal(event_base_loop(loop->base, EVLOOP_ONCE), 0);
+	*res = c.res;
 }
 
 /*
@@ -1118,7 +1143,8 @@ static void
 test_http01_reuse(void **state)
 {
 	struct va_config in, cfg, tcfg;
-	struct va_ctx	 vc;
+	struct va_loop	 l, *vc = &l;
+	struct event_base *base;
 	struct va_result res;
 	int64_t		 t0;
 	int		 silent, sport;
@@ -1126,18 +1152,19 @@ test_http01_reuse(void **state)
 	(void)state;
 	make_cfg(&in, hs.port, 0, 5000);
 	assert_int_equal(va__config(&in, &cfg), 0);
-	assert_int_equal(va__ctx_init(&vc, NULL), 0);
+	assert_non_null(base = event_base_new());
+	assert_int_equal(va__loop_init(vc, base, &cfg), 0);
 
 	/* The server offers to keep the connection open.  The second check
 	 * must connect again (the server, waiting on the first connection
 	 * for 2 s, would otherwise delay it) and see the new body. */
 	http_keep_body("");
 	(void)http_requests_reset();
-	ctx_check(&cfg, &vc, "keep", &res);
+	ctx_check(&cfg, vc, "keep", &res);
 	expect(&res, 1, 0, NULL);
 	http_keep_body("stale");
 	t0 = va__now_ms();
-	ctx_check(&cfg, &vc, "keep", &res);
+	ctx_check(&cfg, vc, "keep", &res);
 	expect(&res, 0, ANVIL_PROB_INCORRECT_RESPONSE, "received \"stale\"");
 	assert_true(va__now_ms() - t0 < 1500);
 	assert_int_equal(http_conns(), 2);
@@ -1145,29 +1172,29 @@ test_http01_reuse(void **state)
 	http_keep_body("");
 
 	/* A redirect with a Location, then one without. */
-	ctx_check(&cfg, &vc, "redir", &res);
+	ctx_check(&cfg, vc, "redir", &res);
 	expect(&res, 1, 0, NULL);
-	ctx_check(&cfg, &vc, "noloc", &res);
+	ctx_check(&cfg, vc, "noloc", &res);
 	expect(&res, 0, ANVIL_PROB_UNAUTHORIZED, "without a Location");
 	(void)http_requests_reset();
 
 	/* The redirect limit, on a handle used before, twice. */
-	ctx_check(&cfg, &vc, "loop", &res);
+	ctx_check(&cfg, vc, "loop", &res);
 	expect(&res, 0, ANVIL_PROB_UNAUTHORIZED, "too many redirects");
 	assert_int_equal(http_conns(), ANVIL_MAX_REDIRECTS + 1);
 	assert_int_equal(http_requests_reset(), ANVIL_MAX_REDIRECTS + 1);
-	ctx_check(&cfg, &vc, "loop", &res);
+	ctx_check(&cfg, vc, "loop", &res);
 	expect(&res, 0, ANVIL_PROB_UNAUTHORIZED, "too many redirects");
 	assert_int_equal(http_requests_reset(), ANVIL_MAX_REDIRECTS + 1);
 
 	/* Body too large, then right; wrong, then right. */
-	ctx_check(&cfg, &vc, "big", &res);
+	ctx_check(&cfg, vc, "big", &res);
 	expect(&res, 0, ANVIL_PROB_INCORRECT_RESPONSE, "larger than 8192");
-	ctx_check(&cfg, &vc, "ok", &res);
+	ctx_check(&cfg, vc, "ok", &res);
 	expect(&res, 1, 0, NULL);
-	ctx_check(&cfg, &vc, "wrong", &res);
+	ctx_check(&cfg, vc, "wrong", &res);
 	expect(&res, 0, ANVIL_PROB_INCORRECT_RESPONSE, "received");
-	ctx_check(&cfg, &vc, "okcrlf", &res);
+	ctx_check(&cfg, vc, "okcrlf", &res);
 	expect(&res, 1, 0, NULL);
 	(void)http_requests_reset();
 
@@ -1178,12 +1205,12 @@ test_http01_reuse(void **state)
 	make_cfg(&in, sport, 0, 300);
 	assert_int_equal(va__config(&in, &tcfg), 0);
 	t0 = va__now_ms();
-	ctx_check(&tcfg, &vc, "ok", &res);
+	ctx_check(&tcfg, vc, "ok", &res);
 	expect(&res, 0, ANVIL_PROB_CONNECTION, "timeout waiting for the "
 	    "answer");
 	assert_true(va__now_ms() - t0 < 1500);
 	(void)close(silent);
-	ctx_check(&cfg, &vc, "ok", &res);
+	ctx_check(&cfg, vc, "ok", &res);
 	expect(&res, 1, 0, NULL);
 	assert_int_equal(http_requests_reset(), 1);
 
@@ -1191,12 +1218,65 @@ test_http01_reuse(void **state)
 	 * pinned nor a kept connection answers for it. */
 	make_cfg(&in, free_port(), 0, 5000);
 	assert_int_equal(va__config(&in, &cfg), 0);
-	ctx_check(&cfg, &vc, "ok", &res);
+	ctx_check(&cfg, vc, "ok", &res);
 	expect(&res, 0, ANVIL_PROB_CONNECTION, NULL);
 	assert_int_equal(http_requests_reset(), 0);
 
-	va__ctx_done(&vc);
-	va__ctx_done(&vc);	/* empty: nothing to do */
+	va__loop_done(vc);
+	va__loop_done(vc);	/* empty: nothing to do */
+	event_base_free(base);
+}
+
+/*
+ * Many checks in flight on one loop: a check waiting on a silent peer
+ * holds up none of the others, which all end, right, long before it.
+ */
+static void
+test_loop_many(void **state)
+{
+	struct va_config in, cfg, tcfg;
+	struct va_loop	 loop;
+	struct event_base *base;
+	struct va_check	 slow, c[12];
+	int64_t		 t0;
+	size_t		 i;
+	int		 ended = 0, silent, sport;
+
+	(void)state;
+	make_cfg(&in, hs.port, 0, 5000);
+	assert_int_equal(va__config(&in, &cfg), 0);
+	silent = listen_tcp(&sport);
+	make_cfg(&in, sport, 0, 1500);
+	assert_int_equal(va__config(&in, &tcfg), 0);
+	assert_non_null(base = event_base_new());
+	assert_int_equal(va__loop_init(&loop, base, &cfg), 0);
+
+	t0 = va__now_ms();
+	/* The slow check reads its port when it starts. */
+	loop_start(&loop, &tcfg, "ok", &slow, &ended);
+	for (i = 0; i < 12; i++)
+		loop_start(&loop, &cfg, i % 3 == 2 ? "wrong" : "ok", &c[i],
+		    &ended);
+	(void)http_requests_reset();
+	while (ended < 12)
+		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	assert_true(va__now_ms() - t0 < 1000);
+	for (i = 0; i < 12; i++) {
+		if (i % 3 == 2)
+			expect(&c[i].res, 0, ANVIL_PROB_INCORRECT_RESPONSE,
+			    "received");
+		else
+			expect(&c[i].res, 1, 0, NULL);
+	}
+	assert_int_equal(http_requests_reset(), 12);
+	while (ended < 13)
+		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	expect(&slow.res, 0, ANVIL_PROB_CONNECTION, "timeout waiting for the "
+	    "answer");
+	assert_true(va__now_ms() - t0 >= 1400);
+	(void)close(silent);
+	va__loop_done(&loop);
+	event_base_free(base);
 }
 
 /* ---- tls-alpn-01 ---- */
@@ -1236,12 +1316,68 @@ test_tlsalpn01(void **state)
 	expect(&res, 0, ANVIL_PROB_TLS, "acme-tls/1");
 }
 
+/* A peer that accepts one connection, reads what comes when told to,
+ * then holds the connection for hold_ms before closing it. */
+struct peer {
+	int		 fd;		/* listening */
+	int		 read_first;
+	int		 hold_ms;
+	pthread_t	 thread;
+};
+
+static void *
+peer_main(void *arg)
+{
+	struct peer	*p = arg;
+	struct pollfd	 pfd;
+	char		 buf[1024];
+	ssize_t		 n = 0;
+	int		 c;
+
+	c = accept(p->fd, NULL, NULL);
+	if (c < 0)
+		return NULL;
+	if (p->read_first) {
+		pfd.fd = c;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 2000) == 1)
+			n = read(c, buf, sizeof(buf));
+	}
+	(void)n;
+	if (p->hold_ms > 0)
+		(void)poll(NULL, 0, p->hold_ms);
+	(void)close(c);
+	return NULL;
+}
+
+/* Starts p on a listener of its own; returns its port. */
+static int
+peer_start(struct peer *p, int read_first, int hold_ms)
+{
+	int	 port;
+
+	p->fd = listen_tcp(&port);
+	p->read_first = read_first;
+	p->hold_ms = hold_ms;
+	assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
+	return port;
+}
+
+static void
+peer_stop(struct peer *p)
+{
+	assert_int_equal(pthread_join(p->thread, NULL), 0);
+	(void)close(p->fd);
+}
+
 static void
 test_tlsalpn01_connection(void **state)
 {
 	struct va_config cfg;
 	struct va_job	 job;
 	struct va_result res;
+	struct peer	 p;
+	int64_t		 t0;
 	int		 silent, port;
 
 	(void)state;
@@ -1250,12 +1386,32 @@ test_tlsalpn01_connection(void **state)
 	va_check_tlsalpn01(&cfg, &job, &res);
 	expect(&res, 0, ANVIL_PROB_CONNECTION, "refused");
 
-	/* Accepts TCP but never answers the ClientHello. */
+	/* Accepts TCP but never answers the ClientHello: the check ends
+	 * at its deadline. */
 	silent = listen_tcp(&port);
 	make_cfg(&cfg, 0, port, 400);
+	t0 = va__now_ms();
 	va_check_tlsalpn01(&cfg, &job, &res);
-	expect(&res, 0, ANVIL_PROB_CONNECTION, "Timeout");
+	expect(&res, 0, ANVIL_PROB_CONNECTION, "Timeout during the TLS "
+	    "handshake");
+	assert_true(va__now_ms() - t0 < 1000);
 	(void)close(silent);
+
+	/* Reads the ClientHello, then stalls for longer than the check
+	 * may take. */
+	make_cfg(&cfg, 0, peer_start(&p, 1, 1500), 400);
+	t0 = va__now_ms();
+	va_check_tlsalpn01(&cfg, &job, &res);
+	expect(&res, 0, ANVIL_PROB_CONNECTION, "Timeout during the TLS "
+	    "handshake");
+	assert_true(va__now_ms() - t0 < 1000);
+	peer_stop(&p);
+
+	/* Accepts and closes at once. */
+	make_cfg(&cfg, 0, peer_start(&p, 0, 0), 3000);
+	va_check_tlsalpn01(&cfg, &job, &res);
+	expect(&res, 0, ANVIL_PROB_TLS, "TLS handshake with");
+	peer_stop(&p);
 }
 
 /* ---- dns-01, and names through a configured resolver ---- */
@@ -1414,14 +1570,22 @@ test_pool_one_thread(void **state)
 	struct va_job	 job;
 	struct va	*va = NULL;
 	struct timeval	 limit = { .tv_sec = 15 };
+	int		 silent, sport;
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	c.base = event_base_new();
 	assert_non_null(c.base);
-	make_cfg(&cfg, hs.port, 0, 5000);
+	/* tls-alpn-01 goes to a listener that never answers. */
+	silent = listen_tcp(&sport);
+	make_cfg(&cfg, hs.port, sport, 1500);
 	cfg.threads = 1;
 	assert_int_equal(va_new(c.base, &cfg, on_done, &c, &va), 0);
+
+	/* First in, last out: it waits for its deadline while the others
+	 * run on the same thread. */
+	make_job(&job, CHALL_TLSALPN01, "0-slow", "localhost", "ok");
+	assert_int_equal(va_submit(va, &job), 0);
 
 	make_job(&job, CHALL_HTTP01, "1-ok", "localhost", "ok");
 	assert_int_equal(va_submit(va, &job), 0);
@@ -1435,11 +1599,13 @@ test_pool_one_thread(void **state)
 	assert_int_equal(va_submit(va, &job), 0);
 	make_job(&job, CHALL_HTTP01, "6-ok", "localhost", "ok");
 	assert_int_equal(va_submit(va, &job), 0);
-	c.want = 6;
+	c.want = 7;
 
 	assert_int_equal(event_base_loopexit(c.base, &limit), 0);
 	assert_int_equal(event_base_dispatch(c.base), 0);
-	assert_int_equal(c.n, 6);
+	assert_int_equal(c.n, 7);
+	assert_string_equal(c.res[6].chall_id, "0-slow");
+	expect(&c.res[6], 0, ANVIL_PROB_CONNECTION, "Timeout");
 	expect(find(&c, "1-ok"), 1, 0, NULL);
 	expect(find(&c, "2-loop"), 0, ANVIL_PROB_UNAUTHORIZED,
 	    "too many redirects");
@@ -1451,6 +1617,7 @@ test_pool_one_thread(void **state)
 
 	va_free(va);
 	event_base_free(c.base);
+	(void)close(silent);
 }
 
 static void
@@ -1529,6 +1696,7 @@ main(void)
 		cmocka_unit_test(test_http01_redirects),
 		cmocka_unit_test(test_http01_connection),
 		cmocka_unit_test(test_http01_reuse),
+		cmocka_unit_test(test_loop_many),
 		cmocka_unit_test(test_tlsalpn01),
 		cmocka_unit_test(test_tlsalpn01_connection),
 		cmocka_unit_test(test_dns01),
