@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -214,6 +215,24 @@ base_new(void)
 	return base;
 }
 
+/*
+ * Raises the soft limit on open descriptors to the hard one, as nginx's
+ * worker_rlimit_nofile and Go's runtime do: the usual soft limit, 1024,
+ * is below what the server may hold at once (client connections, and up
+ * to 256 validations per VA thread with a socket or three each).  A
+ * failure leaves the limit as it was: the server still runs.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -281,6 +300,7 @@ cmd_serve(int argc, char **argv)
 		goto out;
 
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "anvil-ca: curl_global_init failed\n");
 		goto out;

@@ -28,7 +28,12 @@ target_stop
 wait "$parked_pid" || true
 cat "$TEST_TMP/parked.tap"
 [ -z "${_hook_failure:-}" ] || die "first stop: $_hook_failure"
-SPAWN_OWN_STOP=1 spawn anvil-ca "${argv[@]}"
+# Started again with the usual soft limit of open files (prlimit execs
+# it, same process), which the server raises to the hard limit.
+hard=$(ulimit -Hn)
+soft=256
+[ "$hard" = unlimited ] || [ "$hard" -gt "$soft" ] || soft=$hard
+SPAWN_OWN_STOP=1 spawn anvil-ca prlimit --nofile="$soft:" -- "${argv[@]}"
 _server_pid=$SPAWN_PID
 _server_name=anvil-ca
 show_on_failure "$TEST_TMP/anvil-ca.out"
@@ -36,3 +41,12 @@ wait_until "$SERVER_START_SECS" curl -fsS --cacert "$ACME_CA_BUNDLE" \
     "$ACME_DIRECTORY" || die "anvil-ca did not come back at $ACME_DIRECTORY"
 "$PY" "$REPO_ROOT/tests/integration/persist.py" after "$st" \
     "$ACME_DIRECTORY" "$ACME_CA_BUNDLE"
+limits=$(awk '/^Max open files/ { print $4 " " $5 }' \
+    "/proc/$_server_pid/limits")
+if [ "$limits" = "$hard $hard" ] || { [ "$hard" = unlimited ] &&
+    [ "$limits" = "unlimited unlimited" ]; }; then
+	echo "ok - restart_open_files_raised (from $soft to $hard)"
+else
+	echo "not ok - restart_open_files_raised: soft and hard limits are" \
+	    "$limits, started at $soft"
+fi
