@@ -73,6 +73,9 @@ struct fetch {
 
 /* Easy handles kept for reuse by one loop, at most. */
 #define IDLE_MAX	64
+/* How long after its time limit a transfer curl has not ended is ended
+ * by the guard (see on_guard()). */
+#define GUARD_MS	20
 
 struct va_http01;
 
@@ -99,6 +102,8 @@ struct req {
 	struct va_http01 *cl;
 	struct va_check	*c;		/* the check; NULL when idle */
 	CURL		*h;		/* owned */
+	struct event	*guard;		/* owned; the transfer's time limit */
+	int		 running;	/* h is in the multi handle */
 	struct fetch	 f;		/* the last request's response */
 	struct hop	 hop;		/* the request being made */
 	struct va_addrs	 addrs;		/* of hop.host */
@@ -123,6 +128,7 @@ struct va_http01 {
 };
 
 static void on_fetched(struct req *, CURLcode);
+static void on_guard(evutil_socket_t, short, void *);
 
 /* curl's write callback: keeps the body, aborts past the limit. */
 static size_t
@@ -146,6 +152,8 @@ req_free(struct req *r)
 {
 	if (r == NULL)
 		return;
+	if (r->guard != NULL)
+		event_free(r->guard);
 	curl_easy_cleanup(r->h);
 	anvil_buf_free(&r->f.body);
 	free(r);
@@ -164,8 +172,9 @@ req_new(struct va_http01 *cl)
 		return NULL;
 	r->cl = cl;
 	anvil_buf_init(&r->f.body, ANVIL_MAX_HTTP01_BODY);
+	r->guard = evtimer_new(cl->base, on_guard, r);
 	h = r->h = curl_easy_init();
-	if (h == NULL) {
+	if (h == NULL || r->guard == NULL) {
 		req_free(r);
 		return NULL;
 	}
@@ -210,6 +219,36 @@ req_new(struct va_http01 *cl)
 	return r;
 }
 
+/* r's transfer has left the multi handle with cc. */
+static void
+transfer_end(struct req *r, CURLcode cc)
+{
+	r->running = 0;
+	(void)evtimer_del(r->guard);
+	on_fetched(r, cc);
+}
+
+/*
+ * The guard of r's transfer: curl has not ended it GUARD_MS after its
+ * time limit.  curl 7.88 was seen, rarely and under load, to keep a
+ * transfer connecting to a peer whose accept queue was full with no
+ * timeout left in its multi handle, so the transfer would never end.  A
+ * check must end by its deadline whatever happens: the transfer is
+ * removed (curl closes its connection) and ends as timed out.
+ */
+static void
+on_guard(evutil_socket_t fd, short what, void *arg)
+{
+	struct req	*r = arg;
+
+	(void)fd;
+	(void)what;
+	if (!r->running)
+		return;
+	(void)curl_multi_remove_handle(r->cl->m, r->h);
+	transfer_end(r, CURLE_OPERATION_TIMEDOUT);
+}
+
 /* Hands every ended transfer of cl over to its check. */
 static void
 take_done(struct va_http01 *cl)
@@ -230,7 +269,7 @@ take_done(struct va_http01 *cl)
 		(void)curl_easy_getinfo(h, CURLINFO_PRIVATE, &p);
 		(void)curl_multi_remove_handle(cl->m, h);
 		if (p != NULL)
-			on_fetched((struct req *)(void *)p, cc);
+			transfer_end((struct req *)(void *)p, cc);
 	}
 }
 
@@ -397,6 +436,7 @@ start_request(struct req *r)
 {
 	struct fetch	*f = &r->f;
 	const char	*addr = r->addrs.a[r->ai].text;
+	struct timeval	 tv;
 	long		 left;
 	CURLcode	 cc;
 
@@ -443,8 +483,15 @@ start_request(struct req *r)
 		    r->hop.https ? 1L : 0L);
 	if (cc != CURLE_OK)
 		return cc;
-	if (curl_multi_add_handle(r->cl->m, r->h) != CURLM_OK)
+	tv.tv_sec = (left + GUARD_MS) / 1000;
+	tv.tv_usec = ((left + GUARD_MS) % 1000) * 1000;
+	if (evtimer_add(r->guard, &tv) != 0)
 		return CURLE_OUT_OF_MEMORY;
+	if (curl_multi_add_handle(r->cl->m, r->h) != CURLM_OK) {
+		(void)evtimer_del(r->guard);
+		return CURLE_OUT_OF_MEMORY;
+	}
+	r->running = 1;
 	return CURLE_OK;
 }
 

@@ -160,8 +160,9 @@ test_responder_delay(void **state)
 	client_start(&c[2], b.base, port,
 	    "POST /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n", &left);
 	assert_int_equal(event_base_dispatch(b.base), 0);
+	/* libevent's clock may be the coarse one, a tick (4 ms) behind. */
 	for (i = 0; i < 3; i++) {
-		assert_true(c[i].t_done - t0 >= 0.299);
+		assert_true(c[i].t_done - t0 >= 0.29);
 		assert_true(c[i].t_done - t0 < 0.6);
 	}
 	assert_non_null(strstr(c[0].buf, "HTTP/1.1 200 OK\r\n"));
