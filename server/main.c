@@ -356,6 +356,15 @@ cmd_serve(int argc, char **argv)
 	    event_add(srv.sigterm, NULL) != 0 ||
 	    event_add(srv.sigint, NULL) != 0)
 		goto fail;
+	/* Validations cut short by the last stop: their clients wait. */
+	rc = ra_resume_validations(&srv);
+	if (rc < 0)
+		fprintf(stderr, "anvil-ca: cannot start again the validations "
+		    "left processing: %s\n", anvil_strerror(rc));
+	else if (rc > 0)
+		printf("anvil-ca: %d validations left processing at the last "
+		    "stop started again\n", rc);
+	rc = 0;
 	print_directory(&srv);
 	printf("anvil-ca: public %s\n", srv.pub_base);
 	fflush(stdout);

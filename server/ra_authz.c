@@ -102,6 +102,24 @@ out:
 	authz_clear(&a);
 }
 
+/* Fills job with the validation of challenge idx of a, for the account
+ * whose key has thumbprint. */
+static void
+job_of(const struct authz *a, size_t idx, const char *thumbprint,
+    struct va_job *job)
+{
+	const struct chall *c = &a->challs[idx];
+
+	memset(job, 0, sizeof(*job));
+	snprintf(job->chall_id, sizeof(job->chall_id), "%s", c->id);
+	job->type = c->type;
+	snprintf(job->name, sizeof(job->name), "%s", a->ident);
+	snprintf(job->token, sizeof(job->token), "%s", c->token);
+	/* §8.1: keyAuthorization = token || '.' || thumbprint(accountKey) */
+	snprintf(job->keyauth, sizeof(job->keyauth), "%s.%s", c->token,
+	    thumbprint);
+}
+
 /* Starts validation of challenge idx of authorization a. */
 static int
 start_validation(struct req *r, struct authz *a, size_t idx)
@@ -110,14 +128,7 @@ start_validation(struct req *r, struct authz *a, size_t idx)
 	struct va_job job;
 	int rc;
 
-	memset(&job, 0, sizeof(job));
-	snprintf(job.chall_id, sizeof(job.chall_id), "%s", c->id);
-	job.type = c->type;
-	snprintf(job.name, sizeof(job.name), "%s", a->ident);
-	snprintf(job.token, sizeof(job.token), "%s", c->token);
-	/* §8.1: keyAuthorization = token || '.' || thumbprint(accountKey) */
-	snprintf(job.keyauth, sizeof(job.keyauth), "%s.%s", c->token,
-	    r->acct.thumbprint);
+	job_of(a, idx, r->acct.thumbprint, &job);
 	c->status = CHALL_PROCESSING;
 	rc = store_chall_update(r->srv->store, a, idx, false);
 	if (rc != 0)
@@ -237,6 +248,45 @@ chall_error(const struct va_result *res)
 		text = NULL;
 	json_decref(doc);
 	return text;
+}
+
+int
+ra_resume_validations(struct server *srv)
+{
+	struct authz a;
+	struct acct acct;
+	struct va_job job;
+	char **ids = NULL;
+	int64_t now = now_s();
+	size_t idx, i;
+	int more = 0, n = 0, rc;
+
+	rc = store_chall_processing(srv->store, RA_RESUME_MAX, &ids, &more);
+	if (rc != 0)
+		return rc;
+	for (i = 0; ids[i] != NULL; i++) {
+		memset(&a, 0, sizeof(a));
+		memset(&acct, 0, sizeof(acct));
+		/* An authorization no longer pending or past its time is
+		 * left as it is: no result could change it. */
+		if (store_authz_get_by_chall(srv->store, ids[i], &a, &idx) ==
+		    0 && a.status == AUTHZ_PENDING && a.expires > now &&
+		    store_acct_get(srv->store, a.acct_id, &acct) == 0) {
+			job_of(&a, idx, acct.thumbprint, &job);
+			rc = va_submit(srv->va, &job);
+			if (rc == 0)
+				n++;
+		}
+		acct_clear(&acct);
+		authz_clear(&a);
+		if (rc != 0)
+			break;
+	}
+	if (more || rc != 0)
+		fprintf(stderr, "anvil-ca: %d validations started again, more "
+		    "were left processing\n", n);
+	anvil_strv_free(ids);
+	return rc != 0 ? rc : n;
 }
 
 void

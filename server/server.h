@@ -144,6 +144,16 @@ void ra_revoke(struct req *r);
 struct va_result;
 void ra_validation_done(const struct va_result *res, void *arg);
 
+/*
+ * Starts again the validations the server had started and not recorded
+ * when it last stopped (challenges left processing), at most
+ * RA_RESUME_MAX; their results arrive as any others.  Called once the VA
+ * runs, before the loop.  Returns how many were started, or a negative
+ * ANVIL_E* code.
+ */
+#define RA_RESUME_MAX	4096
+int ra_resume_validations(struct server *srv);
+
 /* Renders objects (render.c). */
 json_t *render_acct(const struct req *r, const struct acct *a);
 json_t *render_order(const struct req *r, const struct order *o);

@@ -143,6 +143,11 @@ int store_order_ids_by_authz(struct store *s, const char *authz_id,
  * still pending with none of its challenges being validated (its client
  * has a challenge left to answer), 0 when not, negative on error. */
 int store_authz_sibling_unanswered(struct store *s, const char *authz_id);
+/* Ids of the challenges whose validation was started and never recorded
+ * (status processing), at most max, NULL-terminated (anvil_strv_free());
+ * *ret_more is 1 when there are more. */
+int store_chall_processing(struct store *s, size_t max, char ***ret_ids,
+    int *ret_more);
 
 /* Certificates, by serial (hex). */
 int store_cert_insert(struct store *s, const struct cert *c);

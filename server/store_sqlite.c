@@ -65,6 +65,7 @@ enum st {
 	ST_ORDER_LIST,
 	ST_ORDER_BY_AUTHZ,
 	ST_AUTHZ_SIBLING_UNANSWERED,
+	ST_CHALL_PROCESSING,
 	ST_CERT_INSERT,
 	ST_CERT_GET,
 	ST_CERT_STATUS,
@@ -168,6 +169,11 @@ static const char *const st_sql[ST__MAX] = {
 	    " AND a.status = 'pending' AND NOT EXISTS (SELECT 1 FROM"
 	    " challenges c WHERE c.authz_id = a.id AND"
 	    " c.status = 'processing') LIMIT 1",
+
+	/* Challenges a validation was started for and never finished
+	 * (the server stopped first), oldest authorization first. */
+	[ST_CHALL_PROCESSING] = "SELECT id FROM challenges"
+	    " WHERE status = 'processing' ORDER BY authz_id",
 
 	[ST_CERT_INSERT] = "INSERT INTO certs (serial, acct_id, order_id, der,"
 	    " names, spki_hash, not_before, not_after, revoked_at, reason,"
@@ -1889,6 +1895,21 @@ store_authz_sibling_unanswered(struct store *s, const char *authz_id)
 		rc = step_row(st);
 	done(st);
 	return rc;
+}
+
+int
+store_chall_processing(struct store *s, size_t max, char ***ret_ids,
+    int *ret_more)
+{
+	sqlite3_stmt	*st = s->st[ST_CHALL_PROCESSING];
+	size_t		 n;
+	int		 err;
+
+	if (ret_ids == NULL || ret_more == NULL)
+		return ANVIL_EINVAL;
+	err = collect(st, max, ret_ids, &n, ret_more);
+	done(st);
+	return err;
 }
 
 /* Certificates. */

@@ -92,6 +92,21 @@ def parked(path, c, port):
     check("parked_answer_at_stop", r.status == 200 and
           r.json()["status"] == "processing" and took < 0.9,
           "%s after %.2f s" % (r.brief(), took))
+    # The stop cut the validation short (its result was never recorded).
+    # Started again, the server validates again: the authorization
+    # becomes valid without the client doing anything.
+    deadline = time.time() + 60
+    status = None
+    while time.time() < deadline:
+        try:
+            status = c.get(order["authorizations"][0], k, kid)["status"]
+        except Exception:  # noqa: BLE001 - the server is down meanwhile
+            status = None
+        if status in ("valid", "invalid"):
+            break
+        time.sleep(0.3)
+    check("validation_resumed_after_restart", status == "valid",
+          "authorization %s" % status)
 
 
 def after(path, c):

@@ -964,6 +964,7 @@ test_order(void **state)
 	struct order	 o, p, got;
 	struct cert	 c;
 	char		**ids = NULL;
+	int		 more = -1;
 
 	mk_acct(&a, "acct-1", "thumb-1");
 	assert_int_equal(store_acct_insert(f->s, &a), 0);
@@ -1028,6 +1029,18 @@ test_order(void **state)
 	assert_int_equal(store_chall_update(f->s, &z, 0, false), 0);
 	assert_int_equal(store_authz_sibling_unanswered(f->s, "authz-1"), 0);
 	assert_int_equal(store_authz_sibling_unanswered(f->s, "authz-w"), 1);
+
+	/* The validations left processing: z's challenge, and no other;
+	 * with max 0, none but the word that there are more. */
+	assert_int_equal(store_chall_processing(f->s, 10, &ids, &more), 0);
+	assert_int_equal(strv_len(ids), 1);
+	assert_string_equal(ids[0], z.challs[0].id);
+	assert_int_equal(more, 0);
+	strv_free(ids);
+	assert_int_equal(store_chall_processing(f->s, 0, &ids, &more), 0);
+	assert_int_equal(strv_len(ids), 0);
+	assert_int_equal(more, 1);
+	strv_free(ids);
 
 	/* Update writes status, error and cert_serial only. */
 	o.status = ORDER_INVALID;
