@@ -64,22 +64,25 @@ anvil_b64url_encode(const uint8_t *in, size_t n, char **ret_out)
 	return 0;
 }
 
-/* Returns the 6-bit value of c, or -1 when c is not in the alphabet. */
-static int
-value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
+/* The 6-bit value of each byte, -1 for those not in the alphabet. */
+static const int8_t values[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 int
 anvil_b64url_decode(const char *in, size_t len, uint8_t **ret_out,
@@ -99,8 +102,27 @@ anvil_b64url_decode(const char *in, size_t len, uint8_t **ret_out,
 		rc = ANVIL_ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < len; i++) {
-		v = value((unsigned char)in[i]);
+	/* Four characters, three bytes at a time: a character outside the
+	 * alphabet makes its value negative, and so the OR of the four. */
+	for (i = 0; i + 4 <= len; i += 4) {
+		v = values[(unsigned char)in[i]] |
+		    values[(unsigned char)in[i + 1]] |
+		    values[(unsigned char)in[i + 2]] |
+		    values[(unsigned char)in[i + 3]];
+		if (v < 0)
+			goto out;
+		acc = (uint32_t)values[(unsigned char)in[i]] << 18 |
+		    (uint32_t)values[(unsigned char)in[i + 1]] << 12 |
+		    (uint32_t)values[(unsigned char)in[i + 2]] << 6 |
+		    (uint32_t)values[(unsigned char)in[i + 3]];
+		out[o++] = (uint8_t)(acc >> 16);
+		out[o++] = (uint8_t)(acc >> 8);
+		out[o++] = (uint8_t)acc;
+	}
+	/* The last two or three characters: one or two bytes. */
+	acc = 0;
+	for (; i < len; i++) {
+		v = values[(unsigned char)in[i]];
 		if (v < 0)
 			goto out;
 		acc = acc << 6 | (uint32_t)v;
