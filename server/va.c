@@ -27,9 +27,8 @@
  * pthread_once(), so a program that does it itself first is fine too.
  * The process must ignore SIGPIPE (anvil-ca does): a TLS peer that closes
  * early makes OpenSSL's write raise it.  done() may call va_submit() but
- * not va_free(); va_free() lets the checks in flight end (each by its
- * deadline, at most cfg->timeout_ms) and drops queued jobs and
- * undelivered results.
+ * not va_free(); va_free() ends the checks in flight at once (each
+ * check's cancel) and drops queued jobs and undelivered results.
  */
 #include <sys/types.h>
 
@@ -61,6 +60,9 @@ struct worker {
 	struct event	*wakeup;	/* read end of pipe, on base */
 	struct event	*refill;	/* takes more jobs, on base */
 	int		 pipe[2];
+
+	struct va_check	*inflight;	/* started, not ended; this thread
+					   only */
 
 	/* Under va->lock: */
 	struct va_check	*queue;		/* submitted, not started; owned */
@@ -443,16 +445,33 @@ wake(int fd)
 }
 
 /*
+ * Ends every check of w in flight, at once: the pool stops, and their
+ * results would be dropped anyway (anvil-ca starts them again when it
+ * starts).  Each one's cancel hands it back through worker_end().
+ */
+static void
+cancel_all(struct worker *w)
+{
+	struct va_check	*c, *next;
+
+	for (c = w->inflight; c != NULL; c = next) {
+		next = c->next;
+		if (c->cancel != NULL)
+			c->cancel(c);
+	}
+}
+
+/*
  * Takes from w's queue what its loop has room for and starts it, on w's
- * thread.  Nothing is taken once the pool stops, and the loop ends when
- * its last check has.
+ * thread.  Once the pool stops nothing is taken, the checks in flight are
+ * ended, and the loop ends with the last of them.
  */
 static void
 take_jobs(struct worker *w)
 {
 	struct va	*va = w->va;
 	struct va_check	*list = NULL, **tail = &list, *c;
-	int		 quit;
+	int		 quit, stopping;
 
 	(void)pthread_mutex_lock(&va->lock);
 	w->woken = 0;
@@ -468,13 +487,20 @@ take_jobs(struct worker *w)
 		w->running++;
 	}
 	quit = va->stop && w->running == 0;
+	stopping = va->stop;
 	(void)pthread_mutex_unlock(&va->lock);
 	if (quit)
 		(void)event_base_loopbreak(w->base);
+	else if (stopping)
+		cancel_all(w);
 	/* A check may end, and go, inside check_start(). */
 	while ((c = list) != NULL) {
 		list = c->next;
-		c->next = NULL;
+		c->prev = NULL;
+		c->next = w->inflight;
+		if (w->inflight != NULL)
+			w->inflight->prev = c;
+		w->inflight = c;
 		check_start(&w->loop, c);
 	}
 }
@@ -488,6 +514,13 @@ worker_end(struct va_check *c, void *arg)
 	struct va	*va = w->va;
 	int		 first, more, quit;
 
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->inflight = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = NULL;
 	(void)pthread_mutex_lock(&va->lock);
 	first = va->results == NULL;
 	c->next = NULL;
@@ -762,7 +795,7 @@ va_free(struct va *va)
 	(void)pthread_mutex_lock(&va->lock);
 	va->stop = 1;
 	(void)pthread_mutex_unlock(&va->lock);
-	/* A loop lets its checks in flight end: at most cfg.timeout_ms. */
+	/* A loop ends its checks in flight at once, then itself. */
 	if (va->workers != NULL) {
 		for (i = 0; i < va->cfg.threads; i++) {
 			if (!va->workers[i].started)

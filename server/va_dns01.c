@@ -131,6 +131,7 @@ on_txt(void *arg, int rc, const struct va_answer *ans)
 	char		 qname[ANVIL_MAX_NAME_LEN + 32], want[64];
 	size_t		 wlen;
 
+	c->cancel = NULL;
 	(void)snprintf(qname, sizeof(qname), "_acme-challenge.%s",
 	    c->job.name);
 	if (SHA256((const unsigned char *)c->job.keyauth,
@@ -144,20 +145,36 @@ on_txt(void *arg, int rc, const struct va_answer *ans)
 	va__check_end(c);
 }
 
+/* Ends c while its lookup runs (the VA stops). */
+static void
+cancel(struct va_check *c)
+{
+	va__lookup_cancel(c->state);
+	c->cancel = NULL;
+	va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Validation of %s "
+	    "stopped", c->job.name);
+	va__check_end(c);
+}
+
 void
 va__dns01(struct va_check *c)
 {
-	char	 qname[ANVIL_MAX_NAME_LEN + 32];
-	int	 rc;
+	struct va_lookup *lk;
+	char		 qname[ANVIL_MAX_NAME_LEN + 32];
+	int		 rc;
 
 	(void)snprintf(qname, sizeof(qname), "_acme-challenge.%s",
 	    c->job.name);
-	rc = va__lookup(c->loop->dns, qname, RR_TXT, c->deadline, on_txt, c);
+	rc = va__lookup(c->loop->dns, qname, RR_TXT, c->deadline, on_txt, c,
+	    &lk);
 	if (rc != 0) {
 		va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Cannot look up "
 		    "TXT for %s: %s", qname, anvil_strerror(rc));
 		va__check_end(c);
+		return;
 	}
+	c->state = lk;
+	c->cancel = cancel;
 }
 
 void

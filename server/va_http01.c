@@ -104,6 +104,7 @@ struct req {
 	CURL		*h;		/* owned */
 	struct event	*guard;		/* owned; the transfer's time limit */
 	int		 running;	/* h is in the multi handle */
+	struct va_lookup *lookup;	/* the address lookup running, or NULL */
 	struct fetch	 f;		/* the last request's response */
 	struct hop	 hop;		/* the request being made */
 	struct va_addrs	 addrs;		/* of hop.host */
@@ -418,6 +419,7 @@ req_end(struct req *r)
 	struct va_check	*c = r->c;
 
 	r->c = NULL;
+	c->cancel = NULL;
 	if (cl->nidle < IDLE_MAX) {
 		r->next = cl->idle;
 		cl->idle = r;
@@ -574,6 +576,7 @@ on_addrs(void *arg, int rc, const struct va_addrs *addrs)
 {
 	struct req	*r = arg;
 
+	r->lookup = NULL;
 	if (rc != 0) {		/* the problem is in the check's res */
 		req_end(r);
 		return;
@@ -588,8 +591,28 @@ static void
 resolve(struct req *r)
 {
 	if (va__lookup_addrs(r->c->loop->dns, r->hop.host, r->c->deadline,
-	    &r->c->res, on_addrs, r) != 0)
+	    &r->c->res, on_addrs, r, &r->lookup) != 0)
 		req_end(r);
+}
+
+/* Ends c where it waits, its lookup or its transfer (the VA stops). */
+static void
+cancel(struct va_check *c)
+{
+	struct req	*r = c->state;
+
+	if (r->lookup != NULL) {
+		va__lookup_cancel(r->lookup);
+		r->lookup = NULL;
+	}
+	if (r->running) {
+		(void)curl_multi_remove_handle(r->cl->m, r->h);
+		(void)evtimer_del(r->guard);
+		r->running = 0;
+	}
+	va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Validation of %s "
+	    "stopped", c->job.name);
+	req_end(r);
 }
 
 /* Returns 1 when host is a plausible host name and not an address. */
@@ -879,6 +902,9 @@ va__http01(struct va_check *c)
 	r->next = NULL;
 	r->c = c;
 	r->redirects = 0;
+	r->lookup = NULL;
+	c->state = r;
+	c->cancel = cancel;
 	if (first_hop(c->loop->cfg, &c->job, &r->hop, &c->res) != 0) {
 		req_end(r);
 		return;

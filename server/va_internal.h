@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 struct va_resolver;
+struct va_lookup;
 struct va_http01;
 struct va_tlsalpn01;
 
@@ -64,14 +65,21 @@ struct va_loop {
  * The check keeps whatever state it needs, ends by the deadline whatever
  * the peer does, and then calls va__check_end() exactly once, which hands
  * c back (c must not be touched after).  It may do so before its start
- * function returns.
+ * function returns.  Whenever it is left waiting, cancel and state are
+ * set, so that a stopping VA can end it at once.
  */
 struct va_check {
 	struct va_loop	*loop;
 	struct va_job	 job;
 	struct va_result res;
 	int64_t		 deadline;	/* monotonic ms */
+	/* Set by the check while it waits: ends it at once (as
+	 * va__check_end(), with a serverInternal problem), freeing what it
+	 * holds.  The loop's owner calls it when the VA stops. */
+	void		(*cancel)(struct va_check *c);
+	void		*state;		/* the check's, for cancel */
 	struct va_check	*next;		/* for the loop's owner */
+	struct va_check	*prev;
 };
 
 /* Starts a check of each type (see struct va_check). */
@@ -198,12 +206,19 @@ typedef void (*va_addrs_fn)(void *arg, int rc, const struct va_addrs *addrs);
 
 /*
  * Starts looking up the AAAA and A records of name (both at once), to end
- * by deadline.  Returns 0, and cb is then called exactly once, from r's
- * base and never before this returns; or a negative code (out of memory)
- * with the problem in res, and cb is never called.
+ * by deadline.  Returns 0 with the lookup in *ret (for
+ * va__lookup_cancel(); it is freed once cb returns), and cb is then
+ * called exactly once, from r's base and never before this returns; or a
+ * negative code (out of memory) with the problem in res, and cb is never
+ * called.
  */
 int va__lookup_addrs(struct va_resolver *r, const char *name,
-    int64_t deadline, struct va_result *res, va_addrs_fn cb, void *arg);
+    int64_t deadline, struct va_result *res, va_addrs_fn cb, void *arg,
+    struct va_lookup **ret);
+
+/* Ends lookup lk, started and not yet called back: its callback is never
+ * called, and lk is freed. */
+void va__lookup_cancel(struct va_lookup *lk);
 
 /* Where one record's rdata lies in an answer's message. */
 struct va_rdata {
@@ -276,10 +291,11 @@ typedef void (*va_lookup_fn)(void *arg, int rc, const struct va_answer *ans);
 
 /*
  * Starts looking up one record type of name, to end by deadline.
- * Returns 0, and cb is then called exactly once, from r's base and never
- * before this returns; or ANVIL_ENOMEM, and cb is never called.
+ * Returns 0 with the lookup in *ret (as va__lookup_addrs()), and cb is
+ * then called exactly once, from r's base and never before this returns;
+ * or ANVIL_ENOMEM, and cb is never called.
  */
 int va__lookup(struct va_resolver *r, const char *name, int type,
-    int64_t deadline, va_lookup_fn cb, void *arg);
+    int64_t deadline, va_lookup_fn cb, void *arg, struct va_lookup **ret);
 
 #endif

@@ -73,11 +73,11 @@ struct frame {
 	size_t		 rdlen;		/* and length */
 };
 
-struct lookup;
+struct va_lookup;
 
 /* One query of a lookup. */
 struct query {
-	struct lookup	*lk;
+	struct va_lookup	*lk;
 	int		 id;		/* unbound's async id, 0 when none */
 	int		 done;
 	struct va_answer ans;		/* qtype set; filled when done */
@@ -86,9 +86,10 @@ struct query {
 /*
  * A lookup in flight: one query (va__lookup()) or two (va__lookup_addrs()),
  * and one timer, set to the deadline, which also hands the answers over
- * on a pass of the loop of its own (see query_done()).
+ * on a pass of the loop of its own (see query_done()).  It is the
+ * va_lookup of va_internal.h.
  */
-struct lookup {
+struct va_lookup {
 	struct va_resolver *r;
 	char		 name[ANVIL_MAX_NAME_LEN + 32];
 	struct query	 q[2];
@@ -440,7 +441,7 @@ va__answer_next(const struct va_answer *a, struct va_rr_iter *it,
 
 /* Returns how many of lk's queries have no answer yet. */
 static size_t
-pending(const struct lookup *lk)
+pending(const struct va_lookup *lk)
 {
 	size_t	 i, k = 0;
 
@@ -486,13 +487,13 @@ query_done(void *arg, int rcode, void *pkt, int len, int sec,
 		event_active(q->lk->timer, EV_TIMEOUT, 0);
 }
 
-static void lookup_end(struct lookup *, int);
+static void lookup_end(struct va_lookup *, int);
 
 /* lk's timer: every answer is in (query_done()), or the deadline. */
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct lookup	*lk = arg;
+	struct va_lookup	*lk = arg;
 
 	(void)fd;
 	(void)what;
@@ -502,7 +503,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 /* Frees lk, cancelling its unanswered queries (unbound then never calls
  * their callbacks). */
 static void
-lookup_free(struct lookup *lk)
+lookup_free(struct va_lookup *lk)
 {
 	size_t	 i;
 
@@ -523,9 +524,9 @@ lookup_free(struct lookup *lk)
  */
 static int
 lookup_start(struct va_resolver *r, const char *name, const int *types,
-    size_t n, int64_t deadline, struct lookup **ret)
+    size_t n, int64_t deadline, struct va_lookup **ret)
 {
-	struct lookup	*lk;
+	struct va_lookup	*lk;
 	struct timeval	 tv;
 	size_t		 i;
 	int		 left, u;
@@ -575,9 +576,9 @@ lookup_start(struct va_resolver *r, const char *name, const int *types,
 
 int
 va__lookup(struct va_resolver *r, const char *name, int type,
-    int64_t deadline, va_lookup_fn cb, void *arg)
+    int64_t deadline, va_lookup_fn cb, void *arg, struct va_lookup **ret)
 {
-	struct lookup	*lk;
+	struct va_lookup	*lk;
 	int		 rc;
 
 	rc = lookup_start(r, name, &type, 1, deadline, &lk);
@@ -585,7 +586,14 @@ va__lookup(struct va_resolver *r, const char *name, int type,
 		return rc == ANVIL_EINVAL ? ANVIL_ENOMEM : rc;
 	lk->one = cb;
 	lk->arg = arg;
+	*ret = lk;
 	return 0;
+}
+
+void
+va__lookup_cancel(struct va_lookup *lk)
+{
+	lookup_free(lk);
 }
 
 /* Copies the first usable address of a into out.  Returns 1 if one was
@@ -659,7 +667,7 @@ explain(const struct query *q, char *buf, size_t len)
  * or ANVIL_ENOENT with the dns problem in res.
  */
 static int
-addrs_of(const struct lookup *lk, struct va_addrs *out, struct va_result *res)
+addrs_of(const struct va_lookup *lk, struct va_addrs *out, struct va_result *res)
 {
 	const char	*name = lk->name;
 	char		 why[2][96];
@@ -690,7 +698,7 @@ addrs_of(const struct lookup *lk, struct va_addrs *out, struct va_result *res)
 /* Hands lk's answers over to its callback (rc 0, or ANVIL_ETIMEDOUT with
  * the unanswered queries left !done), then frees lk. */
 static void
-lookup_end(struct lookup *lk, int rc)
+lookup_end(struct va_lookup *lk, int rc)
 {
 	struct va_addrs	 addrs;
 
@@ -705,10 +713,10 @@ lookup_end(struct lookup *lk, int rc)
 
 int
 va__lookup_addrs(struct va_resolver *r, const char *name, int64_t deadline,
-    struct va_result *res, va_addrs_fn cb, void *arg)
+    struct va_result *res, va_addrs_fn cb, void *arg, struct va_lookup **ret)
 {
 	static const int types[2] = { LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_A };
-	struct lookup	*lk;
+	struct va_lookup	*lk;
 	int		 rc;
 
 	rc = lookup_start(r, name, types, 2, deadline, &lk);
@@ -720,5 +728,6 @@ va__lookup_addrs(struct va_resolver *r, const char *name, int64_t deadline,
 	lk->addrs = cb;
 	lk->res = res;
 	lk->arg = arg;
+	*ret = lk;
 	return 0;
 }

@@ -69,6 +69,7 @@ struct tls_check {
 	int		 fd;		/* owned, -1 when none */
 	SSL		*ssl;		/* owned, NULL when none */
 	struct event	*ev;		/* owned, NULL until the first wait */
+	struct va_lookup *lookup;	/* the address lookup running, or NULL */
 	char		 where[WHERE_LEN];	/* the peer, for details */
 };
 
@@ -85,13 +86,28 @@ finish(struct tls_check *st)
 {
 	struct va_check	*c = st->c;
 
+	if (st->lookup != NULL)
+		va__lookup_cancel(st->lookup);
 	SSL_free(st->ssl);
 	if (st->fd >= 0)
 		(void)close(st->fd);
 	if (st->ev != NULL)
 		event_free(st->ev);
 	free(st);
+	c->cancel = NULL;
 	va__check_end(c);
+}
+
+/* Ends c where it waits, its lookup, connect or handshake (the VA
+ * stops). */
+static void
+cancel(struct va_check *c)
+{
+	struct tls_check	*st = c->state;
+
+	va__fail(&c->res, ANVIL_PROB_SERVER_INTERNAL, "Validation of %s "
+	    "stopped", c->job.name);
+	finish(st);
 }
 
 /* Ends the check with the timeout of its step. */
@@ -450,6 +466,7 @@ on_addrs(void *arg, int rc, const struct va_addrs *addrs)
 {
 	struct tls_check	*st = arg;
 
+	st->lookup = NULL;
 	if (rc != 0) {
 		finish(st);
 		return;
@@ -474,8 +491,10 @@ va__tlsalpn01(struct va_check *c)
 	st->c = c;
 	st->fd = -1;
 	(void)snprintf(st->where, sizeof(st->where), "%s", c->job.name);
+	c->state = st;
+	c->cancel = cancel;
 	if (va__lookup_addrs(c->loop->dns, c->job.name, c->deadline, &c->res,
-	    on_addrs, st) != 0)
+	    on_addrs, st, &st->lookup) != 0)
 		finish(st);
 }
 
