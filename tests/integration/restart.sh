@@ -46,15 +46,15 @@ wait "$parked_pid" || true
 cat "$TEST_TMP/parked.tap"
 grep -q "validations left processing at the last stop started again" \
     "$TEST_TMP/anvil-ca.out" &&
-	echo "ok - restart_says_validations_resumed" ||
-	echo "not ok - restart_says_validations_resumed: no such line in" \
+	echo "ok 1 - restart_says_validations_resumed" ||
+	echo "not ok 1 - restart_says_validations_resumed: no such line in" \
 	    "anvil-ca.out"
 limits=$(awk '/^Max open files/ { print $4 " " $5 }' \
     "/proc/$_server_pid/limits")
 if [ "$limits" = "$hard $hard" ] || { [ "$hard" = unlimited ] &&
     [ "$limits" = "unlimited unlimited" ]; }; then
-	echo "ok - restart_open_files_raised (from $soft to $hard)"
+	echo "ok 2 - restart_open_files_raised (from $soft to $hard)"
 else
-	echo "not ok - restart_open_files_raised: soft and hard limits are" \
+	echo "not ok 2 - restart_open_files_raised: soft and hard limits are" \
 	    "$limits, started at $soft"
 fi
