@@ -222,6 +222,18 @@ out:
 	return rc;
 }
 
+/* Ends the check: no address could be connected to, the last for the
+ * system's reason err. */
+static void
+cannot_connect(struct tls_check *st, int err)
+{
+	va__fail(&st->c->res, ANVIL_PROB_CONNECTION, "Cannot connect to %s: "
+	    "%s", st->where, err == ECONNREFUSED ? "connection refused" :
+	    err == ENETUNREACH || err == EHOSTUNREACH ? "unreachable" :
+	    "connection failed");
+	finish(st);
+}
+
 /*
  * Tries the addresses from st->i on, IPv6 first, the next one only when
  * this one cannot connect; then waits for the connection or goes on with
@@ -252,11 +264,7 @@ try_addrs(struct tls_check *st)
 		handshake(st);
 		return;
 	}
-	va__fail(&st->c->res, ANVIL_PROB_CONNECTION, "Cannot connect to %s: "
-	    "%s", st->where, err == ECONNREFUSED ? "connection refused" :
-	    err == ENETUNREACH || err == EHOSTUNREACH ? "unreachable" :
-	    "connection failed");
-	finish(st);
+	cannot_connect(st, err);
 }
 
 /* The connect() on st->fd has ended: goes on with the handshake, or
@@ -281,11 +289,7 @@ connected(struct tls_check *st)
 		try_addrs(st);
 		return;
 	}
-	va__fail(&st->c->res, ANVIL_PROB_CONNECTION, "Cannot connect to %s: "
-	    "%s", st->where, err == ECONNREFUSED ? "connection refused" :
-	    err == ENETUNREACH || err == EHOSTUNREACH ? "unreachable" :
-	    "connection failed");
-	finish(st);
+	cannot_connect(st, err);
 }
 
 /*
