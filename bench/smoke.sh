@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # smoke.sh - the benchmark tools still work: bench/compare runs anvil-load
 # for a few seconds at concurrency 4 against anvil-ca and against Pebble,
-# and each run must issue certificates with no error.  One TAP line per
-# server.  Not a measurement (scripts/test runs it so that a change that
+# and each run must issue certificates with no error; bench/va-latency.sh
+# runs with 100 ms validations.  One TAP line per run.  Not a measurement (scripts/test runs it so that a change that
 # breaks the benchmarks is seen).
 #
 # usage: bench/smoke.sh BUILD_DIR     (a release build with server/anvil-ca
@@ -28,6 +28,23 @@ for t in anvil pebble; do
 		fails=$((fails + 1))
 	fi
 done
+# bench/va-latency.sh: validations that take 100 ms each, at c=8: each
+# flow takes at least those 100 ms, and none fails.
+n=$((n + 1))
+BUILD=$build OUT=$out/va-latency bash "$BENCH_DIR/va-latency.sh" -d 100 \
+    -c 8 -s 3 >"$out/va-latency.log" 2>&1
+# The line of the one build: name, iss/s, p50, p99, issued, errors, ...
+read -r _ _ p50 _ issued errors _ < <(awk 'f { print; exit }
+    /^build\t/ { f = 1 }' "$out/va-latency.log")
+if [ "${issued:-0}" -gt 0 ] 2>/dev/null && [ "${errors:-1}" = 0 ] &&
+    [ "${p50:-0}" -ge 100 ] 2>/dev/null; then
+	echo "ok $n - va_latency $issued issued, flow p50 $p50 ms"
+else
+	echo "not ok $n - va_latency: issued ${issued:-?}, errors" \
+	    "${errors:-?}, flow p50 ${p50:-?} ms"
+	tail -n 20 "$out/va-latency.log"
+	fails=$((fails + 1))
+fi
 if [ "$fails" -gt 0 ]; then
 	tail -n 20 "$out/compare.log"
 	exit 1
