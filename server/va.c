@@ -422,9 +422,13 @@ va__check_sync(const struct va_config *cfg, const struct va_job *job,
 			break;
 	if (ended)
 		*res = c.res;
-	else
+	else {
+		/* Whatever it holds is freed before the loop is. */
+		if (c.cancel != NULL)
+			c.cancel(&c);
 		va__fail(res, ANVIL_PROB_SERVER_INTERNAL, "Validation of %s "
 		    "stopped unfinished", job->name);
+	}
 out:
 	if (inited)
 		va__loop_done(&loop);
