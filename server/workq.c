@@ -95,9 +95,18 @@ thread_main(void *arg)
 		first = q->finished.head == NULL;
 		jlist_push(&q->finished, j);
 		if (first && !q->stop) {
-			/* A full pipe means a wakeup is pending already. */
+			/*
+			 * Not under the lock: the loop would wait for the
+			 * write to take its results or submit a job.  A wakeup
+			 * that finds the list taken already is harmless; none
+			 * is missed, as the loop empties the pipe before it
+			 * takes the list.  A full pipe means a wakeup is
+			 * pending already.
+			 */
+			(void)pthread_mutex_unlock(&q->lock);
 			n = write(q->pipe[1], &c, 1);
 			(void)n;
+			(void)pthread_mutex_lock(&q->lock);
 		}
 	}
 	(void)pthread_mutex_unlock(&q->lock);
@@ -213,8 +222,10 @@ workq_submit(struct workq *q, struct workq_job *job)
 	}
 	jlist_push(&q->todo, job);
 	q->pending++;
-	(void)pthread_cond_signal(&q->cond);
 	(void)pthread_mutex_unlock(&q->lock);
+	/* After the unlock, so that the thread woken does not block on the
+	 * lock still held; it checks the queue under the lock anyway. */
+	(void)pthread_cond_signal(&q->cond);
 	return 0;
 }
 
