@@ -59,6 +59,9 @@ test_broken_files(void **state)
 		{ "base_url = https://x/\n", ":1: base_url" },
 		{ "challenge_wait_ms = 10001\n", ":1: challenge_wait_ms" },
 		{ "challenge_wait_ms = -1\n", ":1: challenge_wait_ms" },
+		/* As many as the VA accepts (VA_MAX_THREADS). */
+		{ "va_threads = 65\n", ":1: va_threads: expected 1-64" },
+		{ "va_threads = 0\n", ":1: va_threads" },
 	};
 	struct config c;
 	char err[512];
@@ -93,7 +96,12 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c.tlsalpn01_port, 443);
 	assert_int_equal(c.validity_days, 90);
 	assert_int_equal(c.challenge_wait_ms, 1000);
+	assert_int_equal(c.va_threads, 2);
 	assert_null(c.listen);
+	config_done(&c);
+
+	assert_int_equal(load("va_threads = 64\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.va_threads, 64);
 	config_done(&c);
 
 	assert_int_equal(load("challenge_wait_ms = 0\n", &c, err,
