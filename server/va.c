@@ -601,32 +601,15 @@ on_wakeup(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Makes fd non-blocking and close-on-exec.  Returns 0 or ANVIL_EIO. */
-static int
-fd_setup(int fd)
-{
-	int	 fl;
-
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return ANVIL_EIO;
-	fl = fcntl(fd, F_GETFD);
-	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
-		return ANVIL_EIO;
-	return 0;
-}
-
-/* Makes a pipe of two non-blocking, close-on-exec ends.  Returns 0 or
- * ANVIL_EIO (p left at -1). */
+/* Makes a pipe of two non-blocking, close-on-exec ends, as workq.c
+ * does.  Returns 0 or ANVIL_EIO (p left at -1). */
 static int
 pipe_new(int p[2])
 {
-	if (pipe(p) != 0) {
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) {
 		p[0] = p[1] = -1;
 		return ANVIL_EIO;
 	}
-	if (fd_setup(p[0]) != 0 || fd_setup(p[1]) != 0)
-		return ANVIL_EIO;
 	return 0;
 }
 

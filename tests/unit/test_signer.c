@@ -181,10 +181,23 @@ csr_make(EVP_PKEY *key, const char *const *names, size_t n, uint8_t **der,
 	X509_REQ_free(req);
 }
 
-/* Builds a DER CSR directly with OpenSSL, for keys anvil_csr_new would
- * refuse to use. */
+/* Which forms of request attributes csr_build writes. */
+enum csr_attrs {
+	CSR_EXT_REQ,		/* one extensionRequest */
+	CSR_EXT_REQ_PASSWORD,	/* ... and a challengePassword */
+	CSR_MS_EXT_REQ,		/* the Microsoft extension request */
+	CSR_NO_ATTRS,		/* none at all */
+};
+
+/*
+ * A DER CSR for key signed with md: subject CN cn (none when NULL), a
+ * SAN of the n names san (a keyUsage instead when n is 0) in the
+ * attributes that form asks for.
+ */
 static void
-csr_make_raw(EVP_PKEY *key, const char *name, uint8_t **der, size_t *len)
+csr_build(EVP_PKEY *key, const EVP_MD *md, const char *cn,
+    const char *const *san, size_t n, enum csr_attrs form, uint8_t **der,
+    size_t *len)
 {
 	X509_REQ			*req;
 	STACK_OF(X509_EXTENSION)	*exts;
@@ -192,7 +205,8 @@ csr_make_raw(EVP_PKEY *key, const char *name, uint8_t **der, size_t *len)
 	GENERAL_NAME			*gen;
 	X509_EXTENSION			*ext;
 	unsigned char			*p = NULL;
-	int				 n;
+	size_t				 i;
+	int				 len_;
 
 	req = X509_REQ_new();
 	exts = sk_X509_EXTENSION_new_null();
@@ -200,28 +214,62 @@ csr_make_raw(EVP_PKEY *key, const char *name, uint8_t **der, size_t *len)
 	assert_non_null(req);
 	assert_non_null(exts);
 	assert_non_null(gens);
-	gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_DNS, name, 0);
-	assert_non_null(gen);
-	assert_true(sk_GENERAL_NAME_push(gens, gen) > 0);
-	ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+	if (cn != NULL)
+		assert_int_equal(X509_NAME_add_entry_by_NID(
+		    X509_REQ_get_subject_name(req), NID_commonName,
+		    MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0), 1);
+	for (i = 0; i < n; i++) {
+		gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_DNS, san[i], 0);
+		assert_non_null(gen);
+		assert_true(sk_GENERAL_NAME_push(gens, gen) > 0);
+	}
+	/* Without names, an extension request of a keyUsage alone. */
+	if (n > 0)
+		ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+	else
+		ext = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+		    "digitalSignature");
 	assert_non_null(ext);
 	assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
-	assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
+	switch (form) {
+	case CSR_EXT_REQ:
+		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
+		break;
+	case CSR_EXT_REQ_PASSWORD:
+		assert_int_equal(X509_REQ_add1_attr_by_NID(req,
+		    NID_pkcs9_challengePassword, MBSTRING_ASC,
+		    (const unsigned char *)"secret", -1), 1);
+		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
+		break;
+	case CSR_MS_EXT_REQ:
+		assert_int_equal(X509_REQ_add_extensions_nid(req, exts,
+		    NID_ms_ext_req), 1);
+		break;
+	case CSR_NO_ATTRS:
+		break;
+	}
 	assert_int_equal(X509_REQ_set_pubkey(req, key), 1);
-	/* Ed25519 signs without a separate digest. */
-	assert_true(X509_REQ_sign(req, key,
-	    EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL :
-	    EVP_sha256()) > 0);
-	n = i2d_X509_REQ(req, &p);
-	assert_true(n > 0);
-	*der = malloc((size_t)n);
+	assert_true(X509_REQ_sign(req, key, md) > 0);
+	len_ = i2d_X509_REQ(req, &p);
+	assert_true(len_ > 0);
+	*der = malloc((size_t)len_);
 	assert_non_null(*der);
-	memcpy(*der, p, (size_t)n);
-	*len = (size_t)n;
+	memcpy(*der, p, (size_t)len_);
+	*len = (size_t)len_;
 	OPENSSL_free(p);
 	GENERAL_NAMES_free(gens);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(req);
+}
+
+/* Builds a DER CSR directly with OpenSSL, for keys anvil_csr_new would
+ * refuse to use: one name, no subject, an extensionRequest. */
+static void
+csr_make_raw(EVP_PKEY *key, const char *name, uint8_t **der, size_t *len)
+{
+	/* Ed25519 signs without a separate digest. */
+	csr_build(key, EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL :
+	    EVP_sha256(), NULL, &name, 1, CSR_EXT_REQ, der, len);
 }
 
 static EVP_PKEY *
@@ -1235,87 +1283,6 @@ test_issue_reuse(void **state)
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(ec);
 	EVP_PKEY_free(ec384);
-}
-
-/* Which forms of request attributes csr_build writes. */
-enum csr_attrs {
-	CSR_EXT_REQ,		/* one extensionRequest */
-	CSR_EXT_REQ_PASSWORD,	/* ... and a challengePassword */
-	CSR_MS_EXT_REQ,		/* the Microsoft extension request */
-	CSR_NO_ATTRS,		/* none at all */
-};
-
-/*
- * A DER CSR for key signed with md: subject CN cn (none when NULL), a
- * SAN of the n names san (a keyUsage instead when n is 0) in the
- * attributes that form asks for.
- */
-static void
-csr_build(EVP_PKEY *key, const EVP_MD *md, const char *cn,
-    const char *const *san, size_t n, enum csr_attrs form, uint8_t **der,
-    size_t *len)
-{
-	X509_REQ			*req;
-	STACK_OF(X509_EXTENSION)	*exts;
-	GENERAL_NAMES			*gens;
-	GENERAL_NAME			*gen;
-	X509_EXTENSION			*ext;
-	unsigned char			*p = NULL;
-	size_t				 i;
-	int				 len_;
-
-	req = X509_REQ_new();
-	exts = sk_X509_EXTENSION_new_null();
-	gens = sk_GENERAL_NAME_new_null();
-	assert_non_null(req);
-	assert_non_null(exts);
-	assert_non_null(gens);
-	if (cn != NULL)
-		assert_int_equal(X509_NAME_add_entry_by_NID(
-		    X509_REQ_get_subject_name(req), NID_commonName,
-		    MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0), 1);
-	for (i = 0; i < n; i++) {
-		gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_DNS, san[i], 0);
-		assert_non_null(gen);
-		assert_true(sk_GENERAL_NAME_push(gens, gen) > 0);
-	}
-	/* Without names, an extension request of a keyUsage alone. */
-	if (n > 0)
-		ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
-	else
-		ext = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
-		    "digitalSignature");
-	assert_non_null(ext);
-	assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
-	switch (form) {
-	case CSR_EXT_REQ:
-		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
-		break;
-	case CSR_EXT_REQ_PASSWORD:
-		assert_int_equal(X509_REQ_add1_attr_by_NID(req,
-		    NID_pkcs9_challengePassword, MBSTRING_ASC,
-		    (const unsigned char *)"secret", -1), 1);
-		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
-		break;
-	case CSR_MS_EXT_REQ:
-		assert_int_equal(X509_REQ_add_extensions_nid(req, exts,
-		    NID_ms_ext_req), 1);
-		break;
-	case CSR_NO_ATTRS:
-		break;
-	}
-	assert_int_equal(X509_REQ_set_pubkey(req, key), 1);
-	assert_true(X509_REQ_sign(req, key, md) > 0);
-	len_ = i2d_X509_REQ(req, &p);
-	assert_true(len_ > 0);
-	*der = malloc((size_t)len_);
-	assert_non_null(*der);
-	memcpy(*der, p, (size_t)len_);
-	*len = (size_t)len_;
-	OPENSSL_free(p);
-	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	X509_REQ_free(req);
 }
 
 /* The names of a CSR as the general path reads them (anvil_csr_parse,
