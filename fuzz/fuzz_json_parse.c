@@ -4,7 +4,10 @@
  *
  * Asserts: a parsed value holds no string or key with a NUL inside; each
  * getter returns a value exactly when the member has its type; the
- * compact dump parses back to an equal value and dumps to the same text.
+ * compact dump parses back to an equal value and dumps to the same text;
+ * the parser (which reads objects of plain strings itself) takes exactly
+ * what Jansson takes and builds the same value, members in order; the
+ * writer writes Jansson's text.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -96,6 +99,34 @@ check_round_trip(const json_t *v)
 	json_decref(again);
 }
 
+/* anvil_json_parse against Jansson alone. */
+static void
+check_against_jansson(const uint8_t *data, size_t size, int rc,
+    const json_t *v)
+{
+	json_error_t	 err;
+	json_t		*j;
+	char		*a = NULL, *b = NULL;
+	size_t		 alen = 0, blen = 0;
+
+	j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
+	    &err);
+	FUZZ_CHECK((j != NULL) == (rc == 0));
+	if (j == NULL)
+		return;
+	FUZZ_CHECK(json_equal(j, v));
+	/* And our writer writes what Jansson's writes. */
+	b = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	FUZZ_CHECK((anvil_json_dump(v, &a, &alen) == 0) == (b != NULL));
+	if (b != NULL) {
+		blen = strlen(b);
+		FUZZ_CHECK(alen == blen && memcmp(a, b, alen) == 0);
+	}
+	free(a);
+	free(b);
+	json_decref(j);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -111,6 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rco == 0 || rco == ANVIL_EJSON);
 	/* The object parser takes exactly the objects the other takes. */
 	FUZZ_CHECK((rco == 0) == (rc == 0 && json_is_object(v)));
+	check_against_jansson(data, size, rc, v);
 	if (rc == 0) {
 		FUZZ_CHECK(json_is_object(v) || json_is_array(v));
 		check_strings(v);

@@ -299,8 +299,7 @@ reply_dump(struct req *r, int status, const char *ctype, json_t *body)
 	size_t len;
 
 	/* Most answers fit: no allocation for the text. */
-	len = json_dumpb(body, buf, sizeof(buf), JSON_COMPACT |
-	    JSON_ENCODE_ANY);
+	len = anvil_json_dumpb(body, buf, sizeof(buf));
 	if (len > 0 && len <= sizeof(buf)) {
 		json_decref(body);
 		reply_raw(r, status, ctype, buf, len);

@@ -48,9 +48,81 @@ test_parse_invalid(void **state)
 	BAD("null");
 	BAD("{'a':1}");
 	BAD("{\"a\":01}");
+	/* Objects of plain strings take the fast path: the same refusals. */
+	BAD("{\"a\":\"x\",\"a\":\"y\"}");	/* duplicate key */
+	BAD("{\"a\":\"x\",\"b\":\"y\",\"a\":\"x\"}");
+	BAD("{\"a\":\"x\",}");			/* trailing comma */
+	BAD("{,\"a\":\"x\"}");
+	BAD("{\"a\":\"x\" \"b\":\"y\"}");	/* missing comma */
+	BAD("{\"a\" \"x\"}");			/* missing colon */
+	BAD("{\"a\":\"x\"");			/* unterminated */
+	BAD("{\"a\":\"x");
+	BAD("{\"a\":\"x\"}}");
+	BAD("{\"a\":\"x\"} \"b\"");
+	BAD("{\"a\":\"x\ty\"}");		/* raw control character */
+	BAD("{\"a\":\"x\"}\v");		/* not JSON whitespace */
 	assert_int_equal(anvil_json_parse(NULL, 0, &v), ANVIL_EJSON);
 	assert_int_equal(anvil_json_parse_object("[1]", 3, &v), ANVIL_EJSON);
 	assert_null(v);
+}
+
+/*
+ * anvil_json_parse reads objects of plain strings itself and hands the
+ * rest to Jansson: both must give what Jansson gives, members in order.
+ */
+static void
+test_parse_flat(void **state)
+{
+	static const char *const good[] = {
+		"{}",
+		" \t\r\n{ \t\r\n} \t\r\n",
+		"{\"protected\":\"eyJh\",\"payload\":\"\",\"signature\":\"c2ln\"}",
+		"{ \"a\" : \"1\" ,\n\"b\":\"2\" }\n",
+		"{\"\":\"\"}",
+		"{\"url\":\"https://ca.test:14000/acme/order/1?x=y#z\"}",
+		"{\"k\":\"~!@#$%^&*()_+{}[]|:;'<>,.?/ `\"}",
+		/* These fall back to Jansson on the way. */
+		"{\"a\":\"x\\/y\"}",
+		"{\"a\":\"\\u00e9\",\"b\":\"\xc3\xa9\"}",
+		"{\"a\":\"x\",\"b\":1,\"c\":[\"y\"],\"d\":{\"e\":\"f\"}}",
+		"{\"a\":\"x\",\"b\":null,\"c\":true}",
+		"{\"a\":\"\x7f\"}",
+		"{\"a-key-longer-than-sixty-four-bytes-"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":\"v\"}",
+		"[\"a\",\"b\"]",
+	};
+	json_error_t	 err;
+	json_t		*v, *j;
+	char		*a, *b;
+	size_t		 i, alen, blen;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = NULL;
+		assert_int_equal(anvil_json_parse(good[i], strlen(good[i]),
+		    &v), 0);
+		j = json_loadb(good[i], strlen(good[i]),
+		    JSON_REJECT_DUPLICATES, &err);
+		assert_non_null(j);
+		assert_true(json_equal(v, j));
+		assert_int_equal(anvil_json_dump(v, &a, &alen), 0);
+		assert_int_equal(anvil_json_dump(j, &b, &blen), 0);
+		assert_int_equal(alen, blen);
+		assert_memory_equal(a, b, alen);
+		free(a);
+		free(b);
+		json_decref(j);
+		json_decref(v);
+	}
+	/* The values themselves, not views of the text. */
+	v = NULL;
+	assert_int_equal(anvil_json_parse("{\"a\":\"bc\",\"d\":\"\"}", 17,
+	    &v), 0);
+	assert_int_equal(json_object_size(v), 2);
+	assert_string_equal(anvil_json_str(v, "a"), "bc");
+	assert_int_equal(json_string_length(json_object_get(v, "a")), 2);
+	assert_string_equal(anvil_json_str(v, "d"), "");
+	json_decref(v);
 }
 
 static void
@@ -111,6 +183,85 @@ test_dump(void **state)
 	free(s);
 	json_decref(v);
 	assert_int_equal(anvil_json_dump(NULL, &s, &len), ANVIL_EINVAL);
+}
+
+/* Jansson's own compact text of v. */
+static char *
+jansson_text(const json_t *v)
+{
+	char	*s;
+
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	assert_non_null(s);
+	return s;
+}
+
+/*
+ * anvil_json_dumpb writes what json_dumpb writes: every control
+ * character, quotes, backslashes, integers to both ends, nesting, and the
+ * values it leaves to Jansson (reals, non-ASCII, invalid UTF-8).
+ */
+static void
+test_dumpb(void **state)
+{
+	char	 ctl[33], buf[4096], *want, *got;
+	json_t	*v;
+	size_t	 i, len, n;
+
+	(void)state;
+	for (i = 0; i < 32; i++)
+		ctl[i] = (char)(i + 1);
+	ctl[31] = '\x7f';
+	ctl[32] = '\0';
+	v = json_pack("{s:s,s:s,s:[I,I,I,i],s:{s:[],s:{},s:b,s:b,s:n},"
+	    "s:s#}", "c", ctl, "q\"\\/", "a\"b\\c/d</x>",
+	    "n", (json_int_t)INT64_MIN, (json_int_t)INT64_MAX, (json_int_t)0,
+	    -7, "o", "e", "f", "t", 1, "u", 0, "z", "k\x01", "", 0);
+	assert_non_null(v);
+	want = jansson_text(v);
+	len = anvil_json_dumpb(v, buf, sizeof(buf));
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(buf, want, len);
+	/* Too small: the whole length, and the start of the text. */
+	memset(buf, '#', sizeof(buf));
+	assert_int_equal(anvil_json_dumpb(v, buf, 10), len);
+	assert_memory_equal(buf, want, 10);
+	assert_int_equal(buf[10], '#');
+	assert_int_equal(anvil_json_dumpb(v, NULL, 0), len);
+	assert_int_equal(anvil_json_dump(v, &got, &n), 0);
+	assert_int_equal(n, len);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	json_decref(v);
+
+	/* Left to Jansson. */
+	v = json_pack("[f,s,{s:s}]", 1.5, "\xc3\xa9", "\xe2\x82\xac", "x");
+	assert_non_null(v);
+	want = jansson_text(v);
+	len = anvil_json_dumpb(v, buf, sizeof(buf));
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(buf, want, len);
+	free(want);
+	json_decref(v);
+	v = json_stringn_nocheck("\xff", 1);	/* not UTF-8 */
+	assert_non_null(v);
+	assert_int_equal(anvil_json_dumpb(v, buf, sizeof(buf)), 0);
+	assert_int_equal(anvil_json_dump(v, &got, &n), ANVIL_ENOMEM);
+	json_decref(v);
+
+	/* Longer than anvil_json_dump's stack buffer. */
+	memset(buf, 'x', 3000);
+	buf[3000] = '\0';
+	v = json_pack("{s:s,s:s}", "a", buf, "b", buf);
+	assert_non_null(v);
+	want = jansson_text(v);
+	assert_int_equal(anvil_json_dump(v, &got, &n), 0);
+	assert_int_equal(n, strlen(want));
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	json_decref(v);
 }
 
 static void
@@ -203,8 +354,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_invalid),
+		cmocka_unit_test(test_parse_flat),
 		cmocka_unit_test(test_getters),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_dumpb),
 		cmocka_unit_test(test_time_invalid),
 		cmocka_unit_test(test_time),
 	};
