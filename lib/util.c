@@ -1,15 +1,13 @@
 /*
  * util.c - small helpers: string vectors, constant-time comparison, DNS
- * name syntax, certificate serial numbers, time-ordered random ids.
+ * name syntax, certificate serial numbers.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "anvil/error.h"
@@ -136,23 +134,4 @@ int
 anvil_cert_serial_hex(X509 *cert, char out[41])
 {
 	return anvil_asn1_serial_hex(X509_get0_serialNumber(cert), out);
-}
-
-int
-anvil_rand_time_ordered(uint8_t *out, size_t n)
-{
-	struct timespec	ts;
-	uint64_t	ms;
-	size_t		i;
-
-	if (out == NULL || n <= 6 || n > INT32_MAX)
-		return ANVIL_EINVAL;
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return ANVIL_EIO;
-	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	for (i = 0; i < 6; i++)
-		out[i] = (uint8_t)(ms >> (8 * (5 - i)));
-	if (RAND_bytes(out + 6, (int)(n - 6)) != 1)
-		return ANVIL_ECRYPTO;
-	return 0;
 }

@@ -11,7 +11,6 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -164,7 +163,7 @@ token_new(char out[44])
 	uint8_t raw[32];
 
 	/* §11.3: at least 128 bits of entropy; we use 256. */
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
+	if (anvil_rand_bytes(raw, sizeof(raw)) != 0)
 		return ANVIL_ECRYPTO;
 	anvil_b64url_encode_to(out, raw, sizeof(raw));
 	return 0;

@@ -149,4 +149,12 @@ ANVIL_API int anvil_memeq_ct(const void *a, size_t alen, const void *b,
 ANVIL_API int anvil_rand_time_ordered(uint8_t *out, size_t n)
     ANVIL_MUSTCHECK;
 
+/*
+ * Fills out with n bytes from the CSPRNG, for identifiers, tokens and
+ * serials (not keys): from a per-thread buffer refilled from OpenSSL's
+ * DRBG, cheaper than a RAND_bytes() call each.  Returns 0, ANVIL_EINVAL
+ * or ANVIL_ECRYPTO.
+ */
+ANVIL_API int anvil_rand_bytes(uint8_t *out, size_t n) ANVIL_MUSTCHECK;
+
 #endif

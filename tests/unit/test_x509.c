@@ -3,6 +3,7 @@
  * certificates and the small helpers of lib/util.c.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -122,6 +123,52 @@ test_rand_time_ordered(void **state)
 	/* The same millisecond at most, never the same random part. */
 	assert_int_equal(anvil_rand_time_ordered(c, sizeof(c)), 0);
 	assert_true(memcmp(b + 6, c + 6, 10) != 0);
+}
+
+/* anvil_rand_bytes hands each buffered byte out once, in every thread
+ * and across a fork. */
+static void
+test_rand_bytes(void **state)
+{
+	static uint8_t	 seen[400][16];
+	uint8_t		 big[300], mine[16], theirs[16];
+	size_t		 i, j;
+	pid_t		 pid;
+	int		 fd[2], st;
+
+	(void)state;
+	assert_int_equal(anvil_rand_bytes(NULL, 16), ANVIL_EINVAL);
+	assert_int_equal(anvil_rand_bytes(mine, 0), 0);
+	/* Past several refills of the buffer: no repeat. */
+	for (i = 0; i < 400; i++) {
+		assert_int_equal(anvil_rand_bytes(seen[i], 16), 0);
+		for (j = 0; j < i; j++)
+			assert_memory_not_equal(seen[i], seen[j], 16);
+	}
+	/* Bigger than the buffer's share: straight from the DRBG. */
+	memset(big, 0, sizeof(big));
+	assert_int_equal(anvil_rand_bytes(big, sizeof(big)), 0);
+	assert_memory_not_equal(big, big + 150, 150);
+	/* A child must not draw what the parent draws next. */
+	assert_int_equal(anvil_rand_bytes(mine, 5), 0);
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		if (anvil_rand_bytes(theirs, sizeof(theirs)) != 0 ||
+		    write(fd[1], theirs, sizeof(theirs)) != sizeof(theirs))
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	assert_int_equal(read(fd[0], theirs, sizeof(theirs)),
+	    sizeof(theirs));
+	close(fd[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(anvil_rand_bytes(mine, sizeof(mine)), 0);
+	assert_memory_not_equal(mine, theirs, sizeof(mine));
 }
 
 static X509 *
@@ -636,6 +683,7 @@ main(void)
 		cmocka_unit_test(test_dns_name),
 		cmocka_unit_test(test_util),
 		cmocka_unit_test(test_rand_time_ordered),
+		cmocka_unit_test(test_rand_bytes),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_key_names),
