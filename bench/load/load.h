@@ -32,6 +32,7 @@
 #define LOAD_MAX_BADNONCE	10	/* retries of one request */
 #define LOAD_POLL_FIRST_MS	5	/* first authz poll after the fetch */
 #define LOAD_IO_TIMEOUT_S	30	/* no byte for this long: fail */
+#define LOAD_ACCEPT_PAUSE_MS	100	/* the responder out of files */
 #define LOAD_MAX_DELAY_MS	10000	/* --http01-delay */
 #define LOAD_MAX_PENDING	(2 * LOAD_MAX_WORKERS)	/* http-01 answers
 					 * waiting out that delay at once */

@@ -32,6 +32,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -76,6 +77,9 @@ struct responder {
 						 * --http01-delay; NULL if 0 */
 	unsigned		 n_pending;	/* delayed answers */
 	int			 said_full;	/* the 503 warning was given */
+	struct event		*pause;		/* accepting again, after
+						 * running out of files */
+	int			 said_nofile;	/* that warning was given */
 };
 
 static void
@@ -254,6 +258,39 @@ on_conn(evutil_socket_t fd, short what, void *arg)
 		rconn_free(rc);
 }
 
+/* The pause after EMFILE is over: accept again. */
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct responder	*r = arg;
+
+	(void)fd;
+	(void)what;
+	(void)event_add(r->ev, NULL);
+}
+
+/*
+ * accept4 failed for want of a file descriptor (or of memory).  The
+ * listening socket stays readable, so the loop would call on_accept again
+ * at once, forever: stop accepting for LOAD_ACCEPT_PAUSE_MS instead (the
+ * validations waiting meanwhile are the CA's to time out), and say it
+ * once.
+ */
+static void
+accept_pause(struct responder *r, int err)
+{
+	struct timeval	 tv = { 0, LOAD_ACCEPT_PAUSE_MS * 1000 };
+
+	if (!r->said_nofile) {
+		fprintf(stderr, "anvil-load: http-01 responder: accept: %s; "
+		    "pausing %d ms at a time (raise the open-file limit)\n",
+		    strerror(err), LOAD_ACCEPT_PAUSE_MS);
+		r->said_nofile = 1;
+	}
+	(void)event_del(r->ev);
+	(void)event_add(r->pause, &tv);
+}
+
 static void
 on_accept(evutil_socket_t lfd, short what, void *arg)
 {
@@ -265,8 +302,12 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 	/* One per wake-up: level-triggered, the loop comes back for the
 	 * next one, and no accept4 is spent finding none. */
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			accept_pause(r, errno);
 		return;
+	}
 	rc = malloc(sizeof(*rc));	/* not zeroed: the buffer need not be */
 	if (rc == NULL) {
 		(void)close(fd);
@@ -329,7 +370,8 @@ responder_new(struct bench *b, uint16_t port, struct responder **ret)
 			goto fail;
 	}
 	r->ev = event_new(b->base, r->fd, EV_READ | EV_PERSIST, on_accept, r);
-	if (r->ev == NULL || event_add(r->ev, NULL) != 0)
+	r->pause = evtimer_new(b->base, on_resume, r);
+	if (r->ev == NULL || r->pause == NULL || event_add(r->ev, NULL) != 0)
 		goto fail;
 	*ret = r;
 	return 0;
@@ -347,6 +389,8 @@ responder_free(struct responder *r)
 		rconn_free(r->conns);
 	if (r->ev != NULL)
 		event_free(r->ev);
+	if (r->pause != NULL)
+		event_free(r->pause);
 	if (r->fd >= 0)
 		(void)close(r->fd);
 	free(r);

@@ -2,7 +2,8 @@
  * test_responder.c - the http-01 responder (responder.c): answers at once
  * without --http01-delay, MS later with it, without holding up the loop
  * (two delayed requests overlap), 404 for an unknown token (also
- * delayed), and its bound on delayed answers (503 past it).
+ * delayed), its bound on delayed answers (503 past it), and a pause
+ * rather than a spin when accept4 runs out of file descriptors.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,7 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -217,12 +220,73 @@ test_responder_bound(void **state)
 	event_base_free(b.base);
 }
 
+/* CPU seconds this process has used. */
+static double
+cpu_used(void)
+{
+	struct rusage	 ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * Out of file descriptors, the listening socket stays readable and
+ * accept4 keeps failing: the responder must pause (a loop spinning for
+ * 300 ms would use about 300 ms of CPU), then answer once a descriptor
+ * is free again.
+ */
+static void
+test_responder_nofile(void **state)
+{
+	struct bench		 b;
+	struct responder	*r;
+	struct client		 c;
+	struct rlimit		 old, low;
+	struct timeval		 tv = { 0, 300 * 1000 };
+	uint16_t		 port;
+	double			 cpu0;
+	int			 fill[64], nfill = 0, left = 1, i;
+
+	(void)state;
+	r = start(&b, 0, &port);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 48;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (nfill < 64 && (fill[nfill] = dup(0)) >= 0)
+		nfill++;
+	assert_int_equal(errno, EMFILE);
+	assert_true(nfill > 0 && nfill < 64);
+	/* One free: for the client's socket, none for accept4. */
+	close(fill[--nfill]);
+	client_start(&c, b.base, port,
+	    GET("/.well-known/acme-challenge/tok"), &left);
+	cpu0 = cpu_used();
+	assert_int_equal(event_base_loopexit(b.base, &tv), 0);
+	assert_int_equal(event_base_dispatch(b.base), 0);
+	assert_true(cpu_used() - cpu0 < 0.15);
+	assert_int_equal(c.len, 0);
+	/* A descriptor comes back: answered after the pause. */
+	close(fill[--nfill]);
+	assert_int_equal(event_base_dispatch(b.base), 0);
+	assert_non_null(strstr(c.buf, "HTTP/1.1 200 OK\r\n"));
+	for (i = 0; i < nfill; i++)
+		close(fill[i]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	client_done(&c);
+	responder_free(r);
+	event_base_free(b.base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_responder_delay),
 		cmocka_unit_test(test_responder_bound),
+		cmocka_unit_test(test_responder_nofile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
