@@ -27,7 +27,6 @@
 
 #include <event2/event.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "load.h"
@@ -626,7 +625,7 @@ next_flow(struct worker *w)
 		bench_worker_idle(w->b);
 		return;
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	if (anvil_rand_bytes(rnd, sizeof(rnd)) != 0) {
 		flow_error(w, "random");
 		return;
 	}
