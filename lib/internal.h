@@ -24,6 +24,10 @@ int	anvil__file_write(const char *path, const void *data, size_t len,
 /* Decodes member key of obj as strict base64url into a new buffer
  * (free()).  Returns 0, ANVIL_ENOENT if absent, ANVIL_EINVAL if not a
  * string, ANVIL_EBASE64, ANVIL_ENOMEM. */
+/* The fast path of anvil_json_parse (json_read.c): the value, or NULL
+ * when the text is not one it reads (then Jansson decides). */
+json_t	*anvil__json_read_simple(const char *p, size_t len);
+
 int	anvil__json_b64(const json_t *obj, const char *key, uint8_t **ret,
 	    size_t *ret_len);
 

@@ -15,111 +15,14 @@
 #include "anvil/json.h"
 #include "internal.h"
 
-/* JSON's four whitespace characters (RFC 8259 §2). */
-static const char *
-skip_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
-	    *p == '\r'))
-		p++;
-	return p;
-}
-
-/*
- * At p, a string of printable ASCII with no escape: '"', then bytes 0x20
- * to 0x7e other than '"' and '\\', then '"'.  Sets its text and returns
- * the byte after it, or NULL when the string is anything else.
- */
-static const char *
-plain_string(const char *p, const char *end, const char **s, size_t *n)
-{
-	const char	*q;
-
-	if (p == end || *p != '"')
-		return NULL;
-	for (q = ++p; q < end; q++) {
-		if (*q == '"') {
-			*s = p;
-			*n = (size_t)(q - p);
-			return q + 1;
-		}
-		if (*q == '\\' || (unsigned char)*q < 0x20 ||
-		    (unsigned char)*q > 0x7e)
-			return NULL;
-	}
-	return NULL;
-}
-
-/*
- * The fast path of anvil_json_parse: a JSON object whose members are all
- * plain strings (plain_string), each key once, which is what a JWS, its
- * protected header and a finalize payload are.  Jansson's lexer costs
- * about 25 ns a byte here (26 us for a 1 KB finalize JWS, ~3 % of the
- * server's CPU per issuance); this scan costs a few.  Returns the value
- * Jansson would build, or NULL for any other text (nesting, numbers,
- * escapes, non-ASCII, a repeated key, an error, a failed allocation):
- * the caller then asks Jansson, which decides, so the two paths never
- * disagree on what they both accept (fuzz_json_parse checks it).
- */
-static json_t *
-flat_parse(const char *p, size_t len)
-{
-	const char	*end = p + len, *k, *v;
-	char		 key[64];
-	size_t		 kn, vn;
-	json_t		*obj, *str;
-
-	p = skip_ws(p, end);
-	if (p == end || *p != '{')
-		return NULL;
-	p = skip_ws(p + 1, end);
-	if ((obj = json_object()) == NULL)
-		return NULL;
-	if (p < end && *p == '}')
-		goto close;
-	for (;;) {
-		p = plain_string(p, end, &k, &kn);
-		if (p == NULL || kn >= sizeof(key))
-			goto fail;
-		p = skip_ws(p, end);
-		if (p == end || *p != ':')
-			goto fail;
-		p = plain_string(skip_ws(p + 1, end), end, &v, &vn);
-		if (p == NULL)
-			goto fail;
-		/* Jansson's keys are NUL-terminated; a repeated key is
-		 * Jansson's to refuse. */
-		memcpy(key, k, kn);
-		key[kn] = '\0';
-		if (json_object_get(obj, key) != NULL)
-			goto fail;
-		if ((str = json_stringn_nocheck(v, vn)) == NULL ||
-		    json_object_set_new_nocheck(obj, key, str) != 0)
-			goto fail;
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			continue;
-		}
-		if (p < end && *p == '}')
-			break;
-		goto fail;
-	}
-close:
-	if (skip_ws(p + 1, end) == end)
-		return obj;
-fail:
-	json_decref(obj);
-	return NULL;
-}
-
 /*
  * Jansson already rejects invalid UTF-8, "\u0000" (no JSON_ALLOW_NUL),
  * trailing data (no JSON_DISABLE_EOF_CHECK) and scalars at the top level
  * (no JSON_DECODE_ANY); JSON_REJECT_DUPLICATES adds duplicate keys, which
  * RFC 8259 §4 leaves undefined and an attacker could use to make two
  * parsers see different requests.  Nesting is capped by Jansson at
- * JSON_PARSER_MAX_DEPTH (2048); the caller bounds len.
+ * JSON_PARSER_MAX_DEPTH (2048); the caller bounds len.  Most texts ACME
+ * sends are read faster by json_read.c, which leaves the rest to Jansson.
  */
 int
 anvil_json_parse(const char *p, size_t len, json_t **ret)
@@ -129,7 +32,7 @@ anvil_json_parse(const char *p, size_t len, json_t **ret)
 
 	if (p == NULL)
 		return ANVIL_EJSON;
-	v = flat_parse(p, len);
+	v = anvil__json_read_simple(p, len);
 	if (v != NULL) {
 		*ret = v;
 		return 0;

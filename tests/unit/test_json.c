@@ -48,7 +48,7 @@ test_parse_invalid(void **state)
 	BAD("null");
 	BAD("{'a':1}");
 	BAD("{\"a\":01}");
-	/* Objects of plain strings take the fast path: the same refusals. */
+	/* Texts the fast path reads (json_read.c): the same refusals. */
 	BAD("{\"a\":\"x\",\"a\":\"y\"}");	/* duplicate key */
 	BAD("{\"a\":\"x\",\"b\":\"y\",\"a\":\"x\"}");
 	BAD("{\"a\":\"x\",}");			/* trailing comma */
@@ -61,17 +61,31 @@ test_parse_invalid(void **state)
 	BAD("{\"a\":\"x\"} \"b\"");
 	BAD("{\"a\":\"x\ty\"}");		/* raw control character */
 	BAD("{\"a\":\"x\"}\v");		/* not JSON whitespace */
+	BAD("[1,]");
+	BAD("[,1]");
+	BAD("[1 2]");
+	BAD("[1]]");
+	BAD("{\"a\":[}");
+	BAD("{\"a\":tru}");
+	BAD("{\"a\":truex}");
+	BAD("{\"a\":nul}");
+	BAD("{\"a\":-}");
+	BAD("{\"a\":-01}");
+	BAD("{\"a\":1.}");
+	BAD("{\"a\":[{\"b\":1,\"b\":2}]}");	/* nested duplicate */
+	BAD("{\"a\":99999999999999999999}");	/* past int64 */
 	assert_int_equal(anvil_json_parse(NULL, 0, &v), ANVIL_EJSON);
 	assert_int_equal(anvil_json_parse_object("[1]", 3, &v), ANVIL_EJSON);
 	assert_null(v);
 }
 
 /*
- * anvil_json_parse reads objects of plain strings itself and hands the
- * rest to Jansson: both must give what Jansson gives, members in order.
+ * anvil_json_parse reads texts of plain strings, integers, words and
+ * nesting itself and hands the rest to Jansson: both must give what
+ * Jansson gives, members in order.
  */
 static void
-test_parse_flat(void **state)
+test_parse_simple(void **state)
 {
 	static const char *const good[] = {
 		"{}",
@@ -90,10 +104,19 @@ test_parse_flat(void **state)
 		"{\"a-key-longer-than-sixty-four-bytes-"
 		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":\"v\"}",
 		"[\"a\",\"b\"]",
+		/* Nesting, integers and the three words. */
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"}],"
+		    "\"n\":0,\"m\":-0,\"k\":-42,\"big\":999999999999999999,"
+		    "\"t\":true,\"f\":false,\"z\":null,\"e\":[],\"o\":{}}",
+		"[[[]],{},[1,[2,[3]]],\"\",true]",
+		" [ 1 , -2 ,\t3 ]\r\n",
+		"{\"r\":1.5,\"s\":2e3,\"u\":-0.0}",	/* reals: Jansson's */
+		"{\"i\":1234567890123456789}",	/* 19 digits */
+		"{\"i\":-9223372036854775808}",
 	};
 	json_error_t	 err;
 	json_t		*v, *j;
-	char		*a, *b;
+	char		*a, *b, deep[200];
 	size_t		 i, alen, blen;
 
 	(void)state;
@@ -114,6 +137,16 @@ test_parse_flat(void **state)
 		json_decref(j);
 		json_decref(v);
 	}
+	/* Deeper than the fast path goes: Jansson's, and the same value. */
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	v = NULL;
+	assert_int_equal(anvil_json_parse(deep, 200, &v), 0);
+	j = json_loadb(deep, 200, 0, &err);
+	assert_non_null(j);
+	assert_true(json_equal(v, j));
+	json_decref(j);
+	json_decref(v);
 	/* The values themselves, not views of the text. */
 	v = NULL;
 	assert_int_equal(anvil_json_parse("{\"a\":\"bc\",\"d\":\"\"}", 17,
@@ -354,7 +387,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_invalid),
-		cmocka_unit_test(test_parse_flat),
+		cmocka_unit_test(test_parse_simple),
 		cmocka_unit_test(test_getters),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_dumpb),
