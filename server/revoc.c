@@ -710,21 +710,6 @@ crl_state_load(struct revoc *rv)
 	return 0;
 }
 
-/* Makes fd non-blocking and close-on-exec.  Returns 0 or ANVIL_EIO. */
-static int
-fd_setup(int fd)
-{
-	int	 fl;
-
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return ANVIL_EIO;
-	fl = fcntl(fd, F_GETFD);
-	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
-		return ANVIL_EIO;
-	return 0;
-}
-
 /* Initialises the lock and a condition on the monotonic clock. */
 static int
 locks_init(struct revoc *rv)
@@ -913,9 +898,7 @@ revoc_start(struct server *srv)
 		goto out;
 	}
 	rc = ANVIL_EIO;
-	if (pipe(rv->pipe) != 0)
-		goto out;
-	if (fd_setup(rv->pipe[0]) != 0 || fd_setup(rv->pipe[1]) != 0)
+	if (pipe2(rv->pipe, O_NONBLOCK | O_CLOEXEC) != 0)
 		goto out;
 	rv->wakeup = event_new(srv->base, rv->pipe[0], EV_READ | EV_PERSIST,
 	    on_wakeup, rv);
