@@ -145,7 +145,8 @@ anvil_json_dump(const json_t *v, char **ret, size_t *ret_len)
 	len = anvil_json_dumpb(v, small, sizeof(small));
 	if (len == 0)
 		return ANVIL_ENOMEM;
-	if ((s = malloc(len + 1)) == NULL)
+	s = malloc(len + 1);
+	if (s == NULL)
 		return ANVIL_ENOMEM;
 	if (len <= sizeof(small))
 		memcpy(s, small, len);

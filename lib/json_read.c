@@ -101,35 +101,50 @@ rd_word(struct rd *r, const char *w, size_t n, json_t *v)
 	return v;
 }
 
+/*
+ * After '[' or '{' (open) or after an element or a member (!open): skips
+ * the whitespace and then the closing byte (returns 1) or, past a
+ * member, a comma and the whitespace after it (returns 0).  Anything
+ * else is -1.
+ */
+static int
+rd_next(struct rd *r, char close, int open)
+{
+	rd_ws(r);
+	if (r->p == r->end)
+		return -1;
+	if (*r->p == close) {
+		r->p++;
+		return 1;
+	}
+	if (open)
+		return 0;
+	if (*r->p != ',')
+		return -1;
+	r->p++;
+	rd_ws(r);
+	return 0;
+}
+
 static json_t *
 rd_array(struct rd *r, int depth)
 {
 	json_t	*arr, *v;
+	int	 rc;
 
-	if ((arr = json_array()) == NULL)
+	arr = json_array();
+	if (arr == NULL)
 		return NULL;
 	r->p++;
-	rd_ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
+	rc = rd_next(r, ']', 1);
+	while (rc == 0) {
+		v = rd_value(r, depth + 1);
+		if (v == NULL || json_array_append_new(arr, v) != 0)
+			break;
+		rc = rd_next(r, ']', 0);
+	}
+	if (rc == 1)
 		return arr;
-	}
-	for (;;) {
-		if ((v = rd_value(r, depth + 1)) == NULL ||
-		    json_array_append_new(arr, v) != 0)
-			break;
-		rd_ws(r);
-		if (r->p == r->end)
-			break;
-		if (*r->p == ']') {
-			r->p++;
-			return arr;
-		}
-		if (*r->p != ',')
-			break;
-		r->p++;
-		rd_ws(r);
-	}
 	json_decref(arr);
 	return NULL;
 }
@@ -140,16 +155,14 @@ rd_object(struct rd *r, int depth)
 	const char	*k;
 	size_t		 kn;
 	json_t		*obj, *v;
+	int		 rc;
 
-	if ((obj = json_object()) == NULL)
+	obj = json_object();
+	if (obj == NULL)
 		return NULL;
 	r->p++;
-	rd_ws(r);
-	if (r->p < r->end && *r->p == '}') {
-		r->p++;
-		return obj;
-	}
-	for (;;) {
+	rc = rd_next(r, '}', 1);
+	while (rc == 0) {
 		/* A repeated key is Jansson's to refuse. */
 		if (rd_plain(r, &k, &kn) != 0 ||
 		    json_object_getn(obj, k, kn) != NULL)
@@ -160,21 +173,14 @@ rd_object(struct rd *r, int depth)
 		r->p++;
 		rd_ws(r);
 		/* setn takes the key with its length: no copy to make. */
-		if ((v = rd_value(r, depth + 1)) == NULL ||
-		    json_object_setn_new_nocheck(obj, k, kn, v) != 0)
+		v = rd_value(r, depth + 1);
+		if (v == NULL || json_object_setn_new_nocheck(obj, k, kn,
+		    v) != 0)
 			break;
-		rd_ws(r);
-		if (r->p == r->end)
-			break;
-		if (*r->p == '}') {
-			r->p++;
-			return obj;
-		}
-		if (*r->p != ',')
-			break;
-		r->p++;
-		rd_ws(r);
+		rc = rd_next(r, '}', 0);
 	}
+	if (rc == 1)
+		return obj;
 	json_decref(obj);
 	return NULL;
 }
@@ -218,7 +224,8 @@ anvil__json_read_simple(const char *p, size_t len)
 	 * JSON_DECODE_ANY). */
 	if (r.p == r.end || (*r.p != '{' && *r.p != '['))
 		return NULL;
-	if ((v = rd_value(&r, 0)) == NULL)
+	v = rd_value(&r, 0);
+	if (v == NULL)
 		return NULL;
 	rd_ws(&r);
 	if (r.p != r.end) {

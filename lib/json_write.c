@@ -52,7 +52,9 @@ static void
 put_str(struct out *o, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const char	*run;
+	static const char short_from[] = "\"\\\b\f\n\r\t";
+	static const char short_to[] = "\"\\bfnrt";
+	const char	*run, *e;
 	char		 esc[6];
 	unsigned char	 c;
 	size_t		 i;
@@ -69,36 +71,18 @@ put_str(struct out *o, const char *s, size_t n)
 		put(o, run, (size_t)(s + i - run));
 		run = s + i + 1;
 		esc[0] = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			esc[1] = (char)c;
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			put(o, esc, 6);
+		e = memchr(short_from, c, sizeof(short_from) - 1);
+		if (e != NULL) {
+			esc[1] = short_to[e - short_from];
+			put(o, esc, 2);
 			continue;
 		}
-		put(o, esc, 2);
+		esc[1] = 'u';
+		esc[2] = '0';
+		esc[3] = '0';
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 0xf];
+		put(o, esc, 6);
 	}
 	put(o, run, (size_t)(s + n - run));
 	put_c(o, '"');
