@@ -4,7 +4,8 @@
 # shared machine does meanwhile falls on every build alike.  Each run is
 # one `bench/compare SECONDS` of anvil-ca alone at one concurrency level.
 # Prints each run, then per build its figures sorted (the spread is the
-# noise; compare builds pair by pair within a round, not by their best).
+# noise; compare builds pair by pair within a round, not by their best),
+# then each build's ratios to the first build, round by round.
 #
 # usage: bench/ab.sh [-r ROUNDS] [-s SECONDS] [-c CONCURRENCY] NAME=BUILD...
 #   ROUNDS 3, SECONDS 10, CONCURRENCY 64 by default.  BUILD is a build
@@ -90,4 +91,26 @@ for nb in "$@"; do
 		printf '%s: iss/s [%s]  srv_ms [%s]  drv_ms [%s]\n' \
 		    "$n" "$rate" "$srv" "$drv"
 	}
+done
+
+# Pair by pair, as the runs were made: each build against the first, in
+# each round (a ratio per round; their spread is the noise left).
+first=${1%%=*}
+for nb in "${@:2}"; do
+	n=${nb%%=*}
+	awk -F'\t' -v a="$first" -v b="$n" -v rounds="$rounds" '
+	function num(x) { return x ~ /^[0-9.]+$/ && x + 0 > 0 }
+	$1 == a { ra[$2] = $3; sa[$2] = $4 }
+	$1 == b { rb[$2] = $3; sb[$2] = $4 }
+	END {
+		rate = srv = ""
+		for (r = 1; r <= rounds; r++) {
+			if (num(ra[r]) && num(rb[r]))
+				rate = rate sprintf(" %.3f", rb[r] / ra[r])
+			if (num(sa[r]) && num(sb[r]))
+				srv = srv sprintf(" %.3f", sb[r] / sa[r])
+		}
+		printf "%s/%s by round: iss/s [%s ]  srv_ms [%s ]\n", b, a,
+		    rate, srv
+	}' "$OUT/runs.tsv"
 done
