@@ -319,20 +319,19 @@ reply_dump(struct req *r, int status, const char *ctype, json_t *body)
 	char buf[REPLY_STACK_MAX], *text = NULL;
 	size_t len;
 
-	/* Most answers fit: no allocation for the text. */
+	/* Most answers fit: no allocation for the text.  A longer one is
+	 * written again, once, into a buffer of the length now known. */
 	len = anvil_json_dumpb(body, buf, sizeof(buf));
-	if (len > 0 && len <= sizeof(buf)) {
-		json_decref(body);
-		reply_raw(r, status, ctype, buf, len);
-		return;
-	}
-	if (anvil_json_dump(body, &text, &len) != 0) {
-		json_decref(body);
-		reply_raw(r, 500, "text/plain", "out of memory", 13);
-		return;
+	if (len > sizeof(buf)) {
+		text = malloc(len);
+		if (text == NULL || anvil_json_dumpb(body, text, len) != len)
+			len = 0;
 	}
 	json_decref(body);
-	reply_raw(r, status, ctype, text, len);
+	if (len == 0)
+		reply_raw(r, 500, "text/plain", "out of memory", 13);
+	else
+		reply_raw(r, status, ctype, text != NULL ? text : buf, len);
 	free(text);
 }
 
