@@ -45,6 +45,30 @@ else
 	tail -n 20 "$out/va-latency.log"
 	fails=$((fails + 1))
 fi
+# bench/anvil-floor: every part measured (a figure above zero) and the
+# total their sum; a bad option gets one line naming it and exit 2.
+n=$((n + 1))
+if f=$("$build/bench/anvil-floor" --count 100 --conns 8 --json \
+    2>"$out/floor.err") && jq -e '.crypto_ms > 0 and .https_ms > 0 and
+    .validation_ms > 0 and .log_ms > 0 and
+    ((.crypto_ms + .https_ms + .validation_ms + .log_ms - .total_ms)
+    | fabs < 0.001)' <<<"$f" >/dev/null 2>&1; then
+	echo "ok $n - floor $(jq -r '.total_ms' <<<"$f") ms per issuance"
+else
+	echo "not ok $n - floor: ${f:-nothing} $(head -c 300 "$out/floor.err")"
+	fails=$((fails + 1))
+fi
+n=$((n + 1))
+"$build/bench/anvil-floor" --count 0 >/dev/null 2>"$out/floor-bad.err"
+st=$?
+if [ "$st" = 2 ] && [ "$(wc -l <"$out/floor-bad.err")" = 1 ] &&
+    grep -q -- '--count' "$out/floor-bad.err"; then
+	echo "ok $n - floor_bad_option"
+else
+	echo "not ok $n - floor_bad_option: exit $st, $(head -c 300 \
+	    "$out/floor-bad.err")"
+	fails=$((fails + 1))
+fi
 if [ "$fails" -gt 0 ]; then
 	tail -n 20 "$out/compare.log"
 	exit 1
