@@ -241,70 +241,78 @@ side_loop(int ep, struct conn *c, unsigned nc, const size_t *want,
 	return 0;
 }
 
+/* One side's connections and its epoll set. */
+struct side {
+	struct conn	*c;
+	unsigned	 nc;
+	int		 ep;
+};
+
 static void
-conns_free(struct conn *c, unsigned n)
+side_close(struct side *sd)
 {
 	unsigned	 i;
 
-	for (i = 0; i < n; i++) {
-		SSL_free(c[i].ssl);
-		if (c[i].fd != -1)
-			(void)close(c[i].fd);	/* the peer sees EOF */
+	if (sd->ep != -1)
+		(void)close(sd->ep);
+	for (i = 0; sd->c != NULL && i < sd->nc; i++) {
+		SSL_free(sd->c[i].ssl);
+		if (sd->c[i].fd != -1)
+			(void)close(sd->c[i].fd);	/* the peer sees EOF */
 	}
-	free(c);
+	free(sd->c);
+	ERR_clear_error();
 }
 
-static struct conn *
-conns_new(unsigned n)
+/* nc connections not yet made, and an epoll set; 0 or -1 (then
+ * side_close). */
+static int
+side_open(struct side *sd, unsigned nc)
 {
-	struct conn	*c;
 	unsigned	 i;
 
-	c = calloc(n, sizeof(*c));
-	if (c == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		c[i].fd = -1;
-	return c;
+	sd->nc = nc;
+	sd->ep = epoll_create1(EPOLL_CLOEXEC);
+	sd->c = calloc(nc, sizeof(*sd->c));
+	if (sd->c == NULL || sd->ep == -1)
+		return -1;
+	for (i = 0; i < nc; i++)
+		sd->c[i].fd = -1;
+	return 0;
 }
 
 static void *
 server_main(void *arg)
 {
 	struct tls_run	*t = arg;
+	struct side	 sd;
 	struct conn	*c;
 	unsigned long	 total, sent = 0;
-	unsigned	 i, nc = t->o->conns;
-	int		 ep = -1;
+	unsigned	 i;
 
 	t->srv_rc = -1;
 	total = (unsigned long)(WARMUP + t->o->count) * FLOOR_EXCHANGES;
-	c = conns_new(nc);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (c == NULL || ep == -1)
+	if (side_open(&sd, t->o->conns) != 0)
 		goto out;
 	/* The handshakes, one after the other, blocking. */
-	for (i = 0; i < nc; i++) {
-		c[i].fd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (c[i].fd == -1 || sock_setup(c[i].fd) != 0)
+	for (i = 0; i < sd.nc; i++) {
+		c = &sd.c[i];
+		c->fd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c->fd == -1 || sock_setup(c->fd) != 0)
 			goto out;
-		c[i].ssl = SSL_new(t->sctx);
-		if (c[i].ssl == NULL || SSL_set_fd(c[i].ssl, c[i].fd) != 1 ||
-		    SSL_accept(c[i].ssl) != 1 || conn_watch(ep, &c[i]) != 0)
+		c->ssl = SSL_new(t->sctx);
+		if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
+		    SSL_accept(c->ssl) != 1 || conn_watch(sd.ep, c) != 0)
 			goto out;
-		c[i].busy = 1;	/* its requests, until the last */
+		c->busy = 1;	/* its requests, until the last */
 	}
 	/* Every answer is sent as its request is read. */
-	if (side_loop(ep, c, nc, req_len, ans_len, 1, &sent, total,
+	if (side_loop(sd.ep, sd.c, sd.nc, req_len, ans_len, 1, &sent, total,
 	    (unsigned long)WARMUP * FLOOR_EXCHANGES, &t->srv_cpu) != 0)
 		goto out;
 	t->srv_rc = 0;
 out:
-	if (ep != -1)
-		(void)close(ep);
-	if (c != NULL)
-		conns_free(c, nc);
-	ERR_clear_error();
+	side_close(&sd);
 	return NULL;
 }
 
@@ -312,47 +320,42 @@ static void *
 client_main(void *arg)
 {
 	struct tls_run	*t = arg;
+	struct side	 sd;
 	struct conn	*c;
 	unsigned char	 buf[4096];
 	unsigned long	 total, sent = 0;
-	unsigned	 i, nc = t->o->conns;
-	int		 ep = -1;
+	unsigned	 i;
 
 	t->cli_rc = -1;
 	memset(buf, 'c', sizeof(buf));
 	total = (unsigned long)(WARMUP + t->o->count) * FLOOR_EXCHANGES;
-	c = conns_new(nc);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (c == NULL || ep == -1)
+	if (side_open(&sd, t->o->conns) != 0)
 		goto out;
-	for (i = 0; i < nc; i++) {
-		c[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (c[i].fd == -1 || sock_setup(c[i].fd) != 0 ||
-		    connect(c[i].fd, (struct sockaddr *)&t->addr,
+	for (i = 0; i < sd.nc; i++) {
+		c = &sd.c[i];
+		c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c->fd == -1 || sock_setup(c->fd) != 0 ||
+		    connect(c->fd, (struct sockaddr *)&t->addr,
 		    sizeof(t->addr)) != 0)
 			goto out;
-		c[i].ssl = SSL_new(t->cctx);
-		if (c[i].ssl == NULL || SSL_set_fd(c[i].ssl, c[i].fd) != 1 ||
-		    SSL_connect(c[i].ssl) != 1 || conn_watch(ep, &c[i]) != 0)
+		c->ssl = SSL_new(t->cctx);
+		if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
+		    SSL_connect(c->ssl) != 1 || conn_watch(sd.ep, c) != 0)
 			goto out;
 	}
 	/* Each connection's first request; the next ones follow the
 	 * answers (conn_read). */
-	for (i = 0; i < nc && sent < total; i++, sent++) {
-		if (write_all(c[i].ssl, buf, req_len[0]) != 0)
+	for (i = 0; i < sd.nc && sent < total; i++, sent++) {
+		if (write_all(sd.c[i].ssl, buf, req_len[0]) != 0)
 			goto out;
-		c[i].busy = 1;
+		sd.c[i].busy = 1;
 	}
-	if (side_loop(ep, c, nc, ans_len, req_len, 0, &sent, total,
+	if (side_loop(sd.ep, sd.c, sd.nc, ans_len, req_len, 0, &sent, total,
 	    (unsigned long)WARMUP * FLOOR_EXCHANGES, &t->cli_cpu) != 0)
 		goto out;
 	t->cli_rc = 0;
 out:
-	if (ep != -1)
-		(void)close(ep);
-	if (c != NULL)
-		conns_free(c, nc);
-	ERR_clear_error();
+	side_close(&sd);
 	return NULL;
 }
 
