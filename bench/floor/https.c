@@ -48,6 +48,11 @@
 static const size_t req_len[FLOOR_EXCHANGES] = { 534, 537, 555, 588, 1089 };
 static const size_t ans_len[FLOOR_EXCHANGES] = { 511, 603, 679, 859, 1989 };
 
+/* What every request and answer carries (their bytes do not matter):
+ * filled once, before the threads start, and only read after.  The
+ * longest message, 1,989 bytes, fits. */
+static unsigned char payload[2048];
+
 struct tls_run {
 	const struct floor_opts	*o;
 	SSL_CTX		*sctx;
@@ -141,7 +146,6 @@ conn_read(struct conn *c, const size_t *want, const size_t *send,
 	unsigned char	 buf[4096];
 	int		 n;
 
-	memset(buf, 'x', sizeof(buf));
 	for (;;) {
 		n = SSL_read(c->ssl, buf, sizeof(buf));
 		if (n <= 0 &&
@@ -162,7 +166,8 @@ conn_read(struct conn *c, const size_t *want, const size_t *send,
 			if (!answers)
 				c->j = (c->j + 1) % FLOOR_EXCHANGES;
 			if (*sent < total) {
-				if (write_all(c->ssl, buf, send[c->j]) != 0)
+				if (write_all(c->ssl, payload,
+				    send[c->j]) != 0)
 					return -1;
 				(*sent)++;
 				c->busy = 1;
@@ -322,12 +327,10 @@ client_main(void *arg)
 	struct tls_run	*t = arg;
 	struct side	 sd;
 	struct conn	*c;
-	unsigned char	 buf[4096];
 	unsigned long	 total, sent = 0;
 	unsigned	 i;
 
 	t->cli_rc = -1;
-	memset(buf, 'c', sizeof(buf));
 	total = (unsigned long)(WARMUP + t->o->count) * FLOOR_EXCHANGES;
 	if (side_open(&sd, t->o->conns) != 0)
 		goto out;
@@ -346,7 +349,7 @@ client_main(void *arg)
 	/* Each connection's first request; the next ones follow the
 	 * answers (conn_read). */
 	for (i = 0; i < sd.nc && sent < total; i++, sent++) {
-		if (write_all(sd.c[i].ssl, buf, req_len[0]) != 0)
+		if (write_all(sd.c[i].ssl, payload, req_len[0]) != 0)
 			goto out;
 		sd.c[i].busy = 1;
 	}
@@ -368,6 +371,7 @@ floor_https(const struct floor_opts *o, double *ret_ms, double *ret_peer_ms)
 	int		 rc = -1;
 
 	memset(&t, 0, sizeof(t));
+	memset(payload, 'p', sizeof(payload));
 	t.o = o;
 	t.lfd = -1;
 	t.sctx = SSL_CTX_new(TLS_server_method());
